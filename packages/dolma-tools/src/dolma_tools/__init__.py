@@ -1,0 +1,3 @@
+"""dolma-tools."""
+
+__version__ = "0.1.0"

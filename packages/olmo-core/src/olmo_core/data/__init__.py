@@ -1,0 +1,1 @@
+"""Data: reading tokenized datasets and building training instances."""

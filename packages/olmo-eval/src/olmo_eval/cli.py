@@ -1,0 +1,56 @@
+"""``olmo-eval``: the command line. Subcommands live in ``olmo_eval.commands.<name>`` and are
+imported only when run, so ``--help`` stays instant.
+
+Each command module defines ``add_arguments(parser)`` and ``run(args) -> int``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: name -> (module, one-line help). A command is listed here once its module exists.
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+EPILOG = """examples:
+  olmo-eval --help
+  olmo-eval COMMAND --help
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="olmo-eval", description="Evaluate language models: downstream tasks, perplexity, decontamination.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_module, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def _version() -> str:
+    from olmo_eval import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0] not in COMMANDS:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+        return 0
+    name = argv[0]
+    module = importlib.import_module(COMMANDS[name][0])
+    sub = argparse.ArgumentParser(prog=f"olmo-eval {name}", description=COMMANDS[name][1],
+                                  epilog=getattr(module, "EPILOG", None),
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    module.add_arguments(sub)
+    return int(module.run(sub.parse_args(argv[1:])) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""open-instruct."""
+
+__version__ = "0.1.0"
