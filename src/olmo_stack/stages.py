@@ -1,0 +1,186 @@
+"""Resumable pipeline stages with manifests: the lineage backbone of ``olmo-stack run``.
+
+Each stage owns a folder ``<run>/<stage>/``. It is *finished* when ``manifest.json`` is there and its
+fingerprint matches the stage's current one: a hash of the stage name, its resolved config, the
+fingerprints of the stages it reads and the content hashes of the raw files it reads. A re-run skips
+finished stages and redoes those whose inputs or config changed (and, through the fingerprints, every
+stage downstream of them). A stage killed midway has no manifest, so it runs again; stages that can
+continue internally (training from its last checkpoint, tokenization from finished shards) do so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+STAGE_MANIFEST = "manifest.json"
+STAGE_FORMAT = "olmo-stack/stage"
+PACKAGES = ("olmo-stack", "dolma-tools", "olmo-core", "olmoe", "olmo-eval", "open-instruct")
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def hash_files(paths: Sequence[Path]) -> dict[str, str]:
+    """Content hashes of raw input files (folders expanded, sorted) keyed by path."""
+    files: list[Path] = []
+    for p in paths:
+        files.extend(sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p])
+    return {str(f): sha256_file(f) for f in files}
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+
+
+@dataclass
+class StageContext:
+    """What a stage's function receives: its folder, its config, and the manifests it reads."""
+
+    name: str
+    dir: Path
+    config: dict[str, Any]
+    upstream: dict[str, dict[str, Any]]
+
+    def output_of(self, stage: str, key: str) -> Path:
+        return Path(self.upstream[stage]["outputs"][key])
+
+
+@dataclass
+class Stage:
+    name: str
+    run: Callable[[StageContext], Mapping[str, Any]]
+    config: dict[str, Any] = field(default_factory=dict)
+    after: tuple[str, ...] = ()
+    raw_inputs: tuple[Path, ...] = ()
+
+
+def read_manifest(stage_dir: Path) -> dict[str, Any] | None:
+    path = stage_dir / STAGE_MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    return data if data.get("format") == STAGE_FORMAT else None
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str))
+    os.replace(tmp, path)
+
+
+class Pipeline:
+    """Runs stages in order; ``log`` receives one line per decision (skip, run, done)."""
+
+    def __init__(self, run_dir: Path, stages: Sequence[Stage], log: Callable[[str], None] = print) -> None:
+        self.run_dir = Path(run_dir)
+        self.stages = list(stages)
+        self.log = log
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stage names must be unique: {names}")
+        for s in self.stages:
+            missing = [a for a in s.after if a not in names[: names.index(s.name)]]
+            if missing:
+                raise ValueError(f"stage {s.name!r} reads {missing}, which do not run before it")
+
+    def fingerprint(self, stage: Stage, upstream: Mapping[str, dict[str, Any]],
+                    raw_hashes: Mapping[str, str]) -> str:
+        payload = {"stage": stage.name, "config": stage.config, "raw": dict(raw_hashes),
+                   "upstream": {k: v["fingerprint"] for k, v in sorted(upstream.items())}}
+        return hashlib.sha256(_canonical(payload).encode()).hexdigest()
+
+    def run(self, only: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        manifests: dict[str, dict[str, Any]] = {}
+        for stage in self.stages:
+            upstream = {a: manifests[a] for a in stage.after}
+            raw_hashes = hash_files(list(stage.raw_inputs))
+            fp = self.fingerprint(stage, upstream, raw_hashes)
+            stage_dir = self.run_dir / stage.name
+            existing = read_manifest(stage_dir)
+            if existing is not None and existing["fingerprint"] == fp:
+                self.log(f"[skip] {stage.name}: inputs and config unchanged")
+                manifests[stage.name] = existing
+                continue
+            if only is not None and stage.name not in only:
+                raise RuntimeError(f"stage {stage.name!r} is not finished and was not asked to run")
+            if existing is not None:
+                self.log(f"[redo] {stage.name}: inputs or config changed")
+                (stage_dir / STAGE_MANIFEST).unlink()
+            else:
+                self.log(f"[run] {stage.name}")
+            stage_dir.mkdir(parents=True, exist_ok=True)
+            started = time.time()
+            result = dict(stage.run(StageContext(stage.name, stage_dir, stage.config, upstream)))
+            manifest = {
+                "format": STAGE_FORMAT, "version": 1, "stage": stage.name, "fingerprint": fp,
+                "config": stage.config,
+                "inputs": {"stages": {a: {"fingerprint": m["fingerprint"], "dir": str(self.run_dir / a)}
+                                      for a, m in upstream.items()},
+                           "raw_files": raw_hashes},
+                "outputs": {k: str(v) for k, v in result.get("outputs", {}).items()},
+                "metrics": result.get("metrics", {}),
+                "versions": package_versions(), "command": [sys.executable, *sys.argv],
+                "started": started, "seconds": round(time.time() - started, 3),
+            }
+            write_json_atomic(stage_dir / STAGE_MANIFEST, manifest)
+            self.log(f"[done] {stage.name} in {manifest['seconds']:.1f}s")
+            manifests[stage.name] = manifest
+        return manifests
+
+
+def find_stage_dir(path: Path) -> Path:
+    """The stage folder that produced ``path`` (the nearest parent holding a stage manifest)."""
+    path = Path(path).resolve()
+    for candidate in [path, *path.parents]:
+        if read_manifest(candidate) is not None:
+            return candidate
+    raise FileNotFoundError(f"{path} was not produced by an olmo-stack stage (no {STAGE_MANIFEST} above it)")
+
+
+def lineage(path: Path) -> list[dict[str, Any]]:
+    """The chain of stage manifests from the one that produced ``path`` back to raw files, depth first."""
+    seen: set[str] = set()
+    chain: list[dict[str, Any]] = []
+
+    def visit(stage_dir: Path, depth: int) -> None:
+        manifest = read_manifest(stage_dir)
+        if manifest is None:
+            raise FileNotFoundError(f"{stage_dir}: stage manifest missing (stage unfinished?)")
+        key = str(stage_dir.resolve())
+        if key in seen:
+            return
+        seen.add(key)
+        chain.append({"depth": depth, "dir": key, **manifest})
+        for up in manifest["inputs"]["stages"].values():
+            visit(Path(up["dir"]), depth + 1)
+
+    visit(find_stage_dir(path), 0)
+    return chain
