@@ -73,6 +73,7 @@ class PreferencePair:
     rejected: list[Message]
     id: str = ""
     source: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, obj: Any, *, where: str | None = None) -> PreferencePair:

@@ -1,0 +1,1 @@
+"""Chat and preference data: reading, mixing, templating, tokenizing, caching, packing."""

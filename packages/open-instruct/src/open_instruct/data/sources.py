@@ -1,0 +1,65 @@
+"""Reading chat examples and preference pairs from JSON lines or Parquet through ``datasets``.
+
+Records are validated by the contracts in ``open_instruct.interfaces``; a bad record raises
+``DataFormatError`` naming the file and its 1-based line (row, for Parquet)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Literal
+
+from open_instruct.interfaces import ChatExample, DataFormatError, PreferencePair
+
+Kind = Literal["sft", "dpo"]
+_JSON_SUFFIXES = (".jsonl", ".json", ".jsonl.zst", ".json.zst", ".jsonl.gz", ".json.gz", ".jsonl.zstd")
+
+
+def file_format(path: str | Path) -> str:
+    name = str(path).lower()
+    if name.endswith(".parquet"):
+        return "parquet"
+    if name.endswith(_JSON_SUFFIXES):
+        return "json"
+    raise DataFormatError("unknown file type; expected .jsonl[.zst|.gz], .json or .parquet", where=str(path))
+
+
+def load_rows(path: str | Path, *, cache_dir: str | Path | None = None) -> list[dict]:
+    """All rows of one file as plain dicts, in file order."""
+    import datasets
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file not found: {path}")
+    cache_dir = str(cache_dir) if cache_dir is not None else os.environ.get(
+        "OPEN_INSTRUCT_DATASETS_CACHE", str(Path.home() / ".cache" / "open_instruct" / "datasets"))
+    datasets.disable_progress_bars()
+    try:
+        ds = datasets.load_dataset(file_format(path), data_files=str(path), split="train", cache_dir=cache_dir)
+    except Exception as e:  # datasets wraps JSON/Arrow errors in many types; keep the file name
+        raise DataFormatError(f"could not be read by datasets: {e}", where=str(path)) from e
+    return ds.to_list()
+
+
+def parse_records(rows: list[dict], kind: Kind, *, where: str) -> list[ChatExample] | list[PreferencePair]:
+    cls = ChatExample if kind == "sft" else PreferencePair
+    line = "line" if file_format(where) == "json" else "row"
+    out = []
+    for i, row in enumerate(rows):
+        # datasets fills keys missing from a record with None; the contracts treat them as absent.
+        obj = {k: v for k, v in row.items() if v is not None}
+        out.append(cls.from_json(obj, where=f"{where}:{line} {i + 1}"))
+    return out
+
+
+def read_records(path: str | Path, kind: Kind, *, cache_dir: str | Path | None = None):
+    return parse_records(load_rows(path, cache_dir=cache_dir), kind, where=str(path))
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
