@@ -1,0 +1,209 @@
+"""The mixture-of-experts feed-forward (``"olmoe.moe:MoEFeedForward"``): olmo-core's FeedForward
+contract with auxiliary losses.
+
+``y = sum_{e in topk(p(x))} p_e(x) * SwiGLU_e(x)`` (+ an optional always-on shared expert), with the
+router, dispatch and losses of :mod:`olmoe.router`, :mod:`olmoe.dispatch` and :mod:`olmoe.losses`.
+Dropless by default; ``capacity_factor`` bounds each expert to ``ceil(cf * N * k / E)`` assignments
+and drops the rest (reported as ``dropped_fraction``).
+
+Losses are kept on the layer between ``pop_auxiliary_losses()`` calls, never in global state. They
+are recorded only in training forwards with gradients enabled, and not when activation checkpointing
+re-runs the forward inside backward. ``num_layers`` divides the weights so the model's sum over layers
+is the mean over layers, as OLMoE (megablocks) trained."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from olmoe.dispatch import apply_capacity, combine, expert_mlp, sort_assignments
+from olmoe.losses import (
+    DEFAULT_LB_WEIGHT,
+    DEFAULT_Z_WEIGHT,
+    expert_counts,
+    load_balancing_loss,
+    router_entropy,
+    router_z_loss,
+)
+from olmoe.router import Routing, route
+from olmoe.stats import RoutingStats
+
+
+def _in_backward() -> bool:
+    """True while autograd runs a backward pass (e.g. activation checkpointing recomputing us)."""
+    try:
+        return torch._C._current_graph_task_id() != -1
+    except AttributeError:  # pragma: no cover - older torch
+        return False
+
+
+class MoEFeedForward(nn.Module):
+    """Top-k mixture of SwiGLU experts.
+
+    Parameters (names are the checkpoint keys): ``router.weight [E, D]``, ``gate_up [E, D, 2H]``
+    (each expert's gate columns then its up columns, ``x @ gate_up[e]``), ``down [E, H, D]``, and with
+    ``shared_expert_hidden_size`` a dense ``shared_expert`` (w1/w3/w2 as olmo-core's SwiGLU).
+
+    Options: ``num_experts`` (E), ``top_k`` (k), ``hidden_size`` (H, per expert), ``renormalize``
+    (top-k weights sum to 1), ``capacity_factor`` (None: dropless), ``lb_loss_weight``,
+    ``z_loss_weight``, ``hf_compatible_lb`` (``k * L_LB``), ``aux_loss_scope`` (``"micro_batch"``:
+    f_i from this forward's tokens; ``"global_batch"``: f_i from every data-parallel rank and every
+    micro-batch of the step so far, see :meth:`reset_global_batch`), ``num_layers`` (weights divided
+    by it), ``grouped_mm`` (None: automatic; False: exact per-expert loop)."""
+
+    def __init__(self, d_model: int, *, num_experts: int = 64, top_k: int = 8, hidden_size: int = 1024,
+                 renormalize: bool = False, capacity_factor: float | None = None,
+                 shared_expert_hidden_size: int = 0, lb_loss_weight: float = DEFAULT_LB_WEIGHT,
+                 z_loss_weight: float = DEFAULT_Z_WEIGHT, hf_compatible_lb: bool = False,
+                 aux_loss_scope: Literal["micro_batch", "global_batch"] = "micro_batch", num_layers: int = 1,
+                 grouped_mm: bool | None = None) -> None:
+        super().__init__()
+        if not 1 <= top_k <= num_experts:
+            raise ValueError(f"top_k={top_k}: must be between 1 and num_experts={num_experts}")
+        if aux_loss_scope not in ("micro_batch", "global_batch"):
+            raise ValueError(f"aux_loss_scope={aux_loss_scope!r}: must be 'micro_batch' or 'global_batch'")
+        if capacity_factor is not None and capacity_factor <= 0:
+            raise ValueError(f"capacity_factor={capacity_factor}: must be positive or None (dropless)")
+        if num_layers < 1:
+            raise ValueError(f"num_layers={num_layers}: must be >= 1")
+        self.d_model = d_model
+        self.num_experts = num_experts
+        self.top_k = top_k
+        self.hidden_size = hidden_size
+        self.renormalize = renormalize
+        self.capacity_factor = capacity_factor
+        self.lb_loss_weight = lb_loss_weight
+        self.z_loss_weight = z_loss_weight
+        self.hf_compatible_lb = hf_compatible_lb
+        self.aux_loss_scope = aux_loss_scope
+        self.num_layers = num_layers
+        self.use_grouped_mm = grouped_mm
+        self.router = nn.Linear(d_model, num_experts, bias=False)
+        self.gate_up = nn.Parameter(torch.empty(num_experts, d_model, 2 * hidden_size))
+        self.down = nn.Parameter(torch.empty(num_experts, hidden_size, d_model))
+        self.shared_expert: nn.Module | None = None
+        if shared_expert_hidden_size:
+            from olmo_core.model.feed_forward import SwiGLU
+
+            self.shared_expert = SwiGLU(d_model, shared_expert_hidden_size)
+        self._losses: list[dict[str, torch.Tensor]] = []
+        self._metrics = RoutingStats(num_experts)
+        self._routing = RoutingStats(num_experts)
+        self._global_counts: torch.Tensor | None = None
+        #: set to a list to record each forward's top-k indices (analysis probes)
+        self.capture: list[torch.Tensor] | None = None
+        if not self.gate_up.is_meta:
+            self.init_weights(std_in=d_model ** -0.5, std_out=hidden_size ** -0.5)
+
+    # -- init and size -------------------------------------------------------------------------------
+
+    def init_weights(self, *, std_in: float, std_out: float, generator: torch.Generator | None = None) -> None:
+        """Truncated normal (3 sigma): router and gate/up with ``std_in``, down with ``std_out``
+        (olmo-core's init calls this with the stds of its scheme)."""
+        def trunc(t: torch.Tensor, std: float) -> None:
+            nn.init.trunc_normal_(t, mean=0.0, std=std, a=-3 * std, b=3 * std, generator=generator)
+
+        with torch.no_grad():
+            trunc(self.router.weight, std_in)
+            trunc(self.gate_up, std_in)
+            trunc(self.down, std_out)
+        if self.shared_expert is not None:
+            self.shared_expert.init_weights(std_in=std_in, std_out=std_out, generator=generator)  # type: ignore[operator]
+
+    def num_active_params(self) -> int:
+        """Parameters one token uses: the router, k experts and the shared expert."""
+        per_expert = 3 * self.d_model * self.hidden_size
+        shared = sum(p.numel() for p in self.shared_expert.parameters()) if self.shared_expert is not None else 0
+        return self.router.weight.numel() + self.top_k * per_expert + shared
+
+    def extra_repr(self) -> str:
+        return (f"d_model={self.d_model}, num_experts={self.num_experts}, top_k={self.top_k}, "
+                f"hidden_size={self.hidden_size}, capacity_factor={self.capacity_factor}")
+
+    # -- forward -------------------------------------------------------------------------------------
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        flat = x.reshape(-1, self.d_model)
+        routing = route(flat, self.router.weight, self.top_k, renormalize=self.renormalize)
+        y, dropped = self._experts(flat, routing)
+        if self.shared_expert is not None:
+            y = y + self.shared_expert(flat).float()
+        if self.capture is not None:
+            self.capture.append(routing.indices.detach())
+        self._record(routing, dropped)
+        return y.to(x.dtype).reshape(shape)
+
+    def _experts(self, flat: torch.Tensor, routing: Routing) -> tuple[torch.Tensor, torch.Tensor]:
+        sa = sort_assignments(routing.indices, self.num_experts)
+        dropped = torch.zeros((), dtype=torch.int64, device=flat.device)
+        if self.capacity_factor is not None:
+            capacity = math.ceil(self.capacity_factor * flat.shape[0] * self.top_k / self.num_experts)
+            sa, dropped = apply_capacity(sa, capacity)
+        x_sorted = flat.index_select(0, sa.token)
+        out = expert_mlp(x_sorted, self.gate_up.to(flat.dtype), self.down.to(flat.dtype), sa,
+                         use_grouped_mm=self.use_grouped_mm)
+        weights = routing.weights.reshape(-1).index_select(0, sa.order)
+        return combine(out, weights, sa.token, flat.shape[0]), dropped
+
+    # -- losses and metrics --------------------------------------------------------------------------
+
+    def _record(self, routing: Routing, dropped: torch.Tensor) -> None:
+        if not self.training:
+            return
+        # Under activation checkpointing the forward re-runs inside backward: the losses are computed
+        # again (the recomputation must save the same tensors) but neither recorded nor all-reduced.
+        recompute = _in_backward()
+        counts = expert_counts(routing.indices, self.num_experts)
+        lb_counts = counts
+        if self.aux_loss_scope == "global_batch" and not recompute:
+            lb_counts = counts.clone()
+            if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+                dist.all_reduce(lb_counts)
+            self._global_counts = lb_counts if self._global_counts is None else self._global_counts + lb_counts
+            lb_counts = self._global_counts
+        lb = load_balancing_loss(routing.probs, lb_counts, self.top_k, hf_compatible=self.hf_compatible_lb)
+        z = router_z_loss(routing.logits)
+        if recompute:
+            return
+        if torch.is_grad_enabled():
+            scale = 1.0 / self.num_layers
+            self._losses.append({"lb_loss": self.lb_loss_weight * scale * lb,
+                                 "z_loss": self.z_loss_weight * scale * z})
+        n = routing.probs.shape[0]
+        entropy_sum = router_entropy(routing.probs.detach()) * n
+        for stats in (self._metrics, self._routing):
+            stats.add(counts=counts, tokens=n, dropped=dropped, entropy_sum=entropy_sum, lb=lb, z=z)
+
+    def pop_auxiliary_losses(self) -> dict[str, torch.Tensor]:
+        """Weighted ``lb_loss`` and ``z_loss`` summed over the forwards since the last call."""
+        out: dict[str, torch.Tensor] = {}
+        for losses in self._losses:
+            for name, value in losses.items():
+                out[name] = out[name] + value if name in out else value
+        self._losses = []
+        return out
+
+    def pop_metrics(self) -> dict[str, torch.Tensor]:
+        """Detached per-layer scalars since the last call (see :meth:`RoutingStats.summary`)."""
+        stats, self._metrics = self._metrics, RoutingStats(self.num_experts)
+        return stats.summary()
+
+    def pop_routing_stats(self) -> RoutingStats:
+        """The raw sums (tokens per expert, ...) since the last call; read by the routing callback."""
+        stats, self._routing = self._routing, RoutingStats(self.num_experts)
+        return stats
+
+    def reset_global_batch(self) -> None:
+        """Start a new global batch for ``aux_loss_scope="global_batch"`` (the routing callback calls
+        this after every optimizer step)."""
+        self._global_counts = None
+
+
+def moe_layers(model: nn.Module) -> list[tuple[str, MoEFeedForward]]:
+    """Every MoE layer of a model with its qualified name, in module order."""
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, MoEFeedForward)]

@@ -1,0 +1,55 @@
+"""Detached routing statistics a MoE layer accumulates between reads: the raw material of its logged
+metrics and of the routing-metrics callback. Sums only, so that ranks and steps add up exactly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from olmoe.losses import dead_experts, load_imbalance
+
+
+@dataclass
+class RoutingStats:
+    num_experts: int
+    counts: torch.Tensor | None = None  #: [E] assignments per expert (int64), before any capacity drop
+    tokens: torch.Tensor | None = None  #: tokens routed
+    dropped: torch.Tensor | None = None  #: assignments dropped by the capacity limit
+    entropy_sum: torch.Tensor | None = None  #: sum over tokens of the router entropy (nats)
+    lb_sum: torch.Tensor | None = None  #: sum over forwards of the unweighted load-balancing loss
+    z_sum: torch.Tensor | None = None  #: sum over forwards of the unweighted router z-loss
+    forwards: int = 0
+
+    def add(self, *, counts: torch.Tensor, tokens: int, dropped: torch.Tensor, entropy_sum: torch.Tensor,
+            lb: torch.Tensor, z: torch.Tensor) -> None:
+        def acc(old: torch.Tensor | None, new: torch.Tensor) -> torch.Tensor:
+            new = new.detach()
+            return new.clone() if old is None else old + new
+
+        self.counts = acc(self.counts, counts)
+        self.tokens = acc(self.tokens, torch.tensor(tokens, device=counts.device))
+        self.dropped = acc(self.dropped, dropped.to(torch.int64))
+        self.entropy_sum = acc(self.entropy_sum, entropy_sum.float())
+        self.lb_sum = acc(self.lb_sum, lb.float())
+        self.z_sum = acc(self.z_sum, z.float())
+        self.forwards += 1
+
+    def empty(self) -> bool:
+        return self.forwards == 0
+
+    def summary(self) -> dict[str, torch.Tensor]:
+        """Per-layer scalars: mean aux losses, entropy per token, load imbalance, dead experts, drop
+        fraction. Empty if nothing was routed."""
+        if self.empty():
+            return {}
+        assert self.counts is not None and self.tokens is not None and self.dropped is not None
+        assert self.entropy_sum is not None and self.lb_sum is not None and self.z_sum is not None
+        return {
+            "lb_loss": self.lb_sum / self.forwards,
+            "z_loss": self.z_sum / self.forwards,
+            "router_entropy": self.entropy_sum / self.tokens.clamp_min(1),
+            "load_imbalance": load_imbalance(self.counts),
+            "dead_experts": dead_experts(self.counts).float(),
+            "dropped_fraction": self.dropped.float() / self.counts.sum().clamp_min(1).float(),
+        }
