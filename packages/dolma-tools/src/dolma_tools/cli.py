@@ -12,6 +12,7 @@ import sys
 #: name -> (module, one-line help). A command is listed here once its module exists.
 COMMANDS: dict[str, tuple[str, str]] = {
     "tokens": ("dolma_tools.commands.tokens", "tokenize documents into token arrays with sidecars"),
+    "dedupe": ("dolma_tools.commands.dedupe", "mark duplicates: Bloom filter (ids, documents, paragraphs) or MinHash"),
 }
 
 EPILOG = """examples:

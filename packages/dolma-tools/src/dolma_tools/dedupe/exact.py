@@ -1,0 +1,153 @@
+"""Exact dedup of ids, documents or paragraphs with a Bloom filter, writing attribute files.
+
+How the work is shared: worker processes read, split and hash one input file each (the costly
+part); the parent process owns the filter and walks the files in sorted order, marking an item a
+duplicate when it is in the filter or appeared earlier in the same file, then adding the file's
+items. The filter is therefore touched by a single process in a fixed order, and the attributes
+are byte-identical whatever the number of processes. Memory is the filter plus the hashes of the
+files in flight. A filter opened read-only (``np.memmap`` mode ``'r'``) is never written, so any
+number of processes may map the same file (olmo-eval's decontamination does exactly that)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dolma_tools.dedupe.bloom import BloomFilter, BloomParams, measure_false_positive_rate
+from dolma_tools.dedupe.config import BloomDedupeConfig
+from dolma_tools.dedupe.layout import attribute_file, common_root, ordered_map, write_attribute_file
+from dolma_tools.dedupe.units import HashedUnits, UnitBatch, add_document, seen_fraction, spans_per_document
+from dolma_tools.docio import expand_inputs, iter_documents
+
+ATTRIBUTE_NAMES = {"id": "duplicate_id", "document": "duplicate_document", "paragraph": "duplicate_paragraphs"}
+# Rough item sizes used only to size a filter when the caller gives no count: an overestimate
+# lowers the false-positive rate, an underestimate raises it (the summary reports the real rate).
+_BYTES_PER_ITEM = {"id": 4000, "document": 4000, "paragraph": 8, "ngram": 2}
+
+
+def attribute_key(config: BloomDedupeConfig) -> str:
+    tagger = "ngram" if config.mode == "paragraph" and config.ngram_length > 0 else "bloom"
+    return f"{config.name}__{tagger}__{ATTRIBUTE_NAMES[config.mode]}"
+
+
+def estimate_items(files: Sequence[Path], config: BloomDedupeConfig) -> int:
+    kind = "ngram" if config.mode == "paragraph" and config.ngram_length > 0 else config.mode
+    total = sum(p.stat().st_size for p in files)
+    return max(10_000, total // _BYTES_PER_ITEM[kind])
+
+
+@dataclass(frozen=True)
+class _FileTask:
+    path: Path
+    config: BloomDedupeConfig
+
+
+def _hash_file(task: _FileTask) -> HashedUnits:
+    cfg = task.config
+    batch = UnitBatch()
+    for _, doc in iter_documents(task.path):
+        add_document(batch, doc, mode=cfg.mode, key=cfg.key, ngram_length=cfg.ngram_length,
+                     skip_empty=cfg.skip_empty, min_length=cfg.min_length)
+    return batch.hashed(cfg.seed)
+
+
+def open_filter(config: BloomDedupeConfig, files: Sequence[Path]) -> BloomFilter:
+    if config.filter_path and Path(config.filter_path).exists():
+        return BloomFilter.load(config.filter_path, read_only=config.read_only)
+    if config.read_only:
+        raise FileNotFoundError(f"read-only marking needs an existing filter, {config.filter_path!r} is missing")
+    n = config.expected_items or estimate_items(files, config)
+    return BloomFilter.create(BloomParams.for_capacity(n, config.false_positive_rate, seed=config.seed))
+
+
+def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeConfig | None = None, *,
+                 destination: str | Path | None = None, progress: bool = False,
+                 bloom: BloomFilter | None = None) -> dict[str, Any]:
+    """Mark duplicates in every input file and write one attribute file per input file.
+
+    Returns a summary: counts of documents, units and duplicates (also per source file), the filter
+    parameters and its expected and measured false-positive rates."""
+    config = config or BloomDedupeConfig()
+    t0 = time.perf_counter()
+    files = expand_inputs(inputs)
+    root = common_root(files)
+    bloom = bloom or open_filter(config, files)
+    key = attribute_key(config)
+    threshold = config.threshold if config.ngram_length > 0 else 1.0
+    totals = {"documents": 0, "units": 0, "duplicate_units": 0, "duplicate_chars": 0, "documents_with_duplicates": 0,
+              "chars": 0}
+    per_file: dict[str, dict[str, int]] = {}
+    bar = _progress(len(files), progress)
+    tasks = [_FileTask(p, config) for p in files]
+    for path, units in zip(files, ordered_map(_hash_file, tasks, config.processes), strict=True):
+        seen = bloom.contains_hashes(units.hashes)
+        if bloom.read_only:
+            scores = (np.bincount(units.item_unit, weights=seen.astype(np.float64), minlength=len(units.unit_items))
+                      / np.maximum(units.unit_items, 1))
+        else:
+            scores = seen_fraction(units, seen)
+            bloom.add_hashes(units.hashes[~seen])
+        spans = spans_per_document(units, scores, threshold)
+        write_attribute_file(attribute_file(path, config.name, root=root, destination=destination),
+                             units.doc_ids, key, spans)
+        dup_units = sum(len(s) for s in spans)
+        stats = {"documents": len(units.doc_ids), "units": len(units.unit_items), "duplicate_units": dup_units,
+                 "duplicate_chars": int(sum(e - s for doc in spans for s, e, _ in doc)),
+                 "documents_with_duplicates": sum(1 for s in spans if s),
+                 "chars": int(units.doc_lengths.sum())}
+        per_file[str(path)] = stats
+        for k, v in stats.items():
+            totals[k] += v
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    if config.save_filter and not bloom.read_only:
+        bloom.save(config.save_filter)
+    return {**totals, "files": len(files), "attribute": key, "mode": config.mode,
+            "filter": {"num_bits": bloom.params.num_bits, "num_hashes": bloom.params.num_hashes,
+                       "seed": bloom.params.seed, "items": bloom.items_added, "read_only": bloom.read_only,
+                       "expected_false_positive_rate": bloom.params.expected_false_positive_rate(bloom.items_added),
+                       "measured_false_positive_rate": measure_false_positive_rate(bloom),
+                       "saved_to": config.save_filter},
+            "per_file": per_file, "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def mark_paragraphs(texts: Sequence[str], bloom: BloomFilter, *, ngram_length: int = 0, threshold: float = 1.0,
+                    skip_empty: bool = True) -> list[list[list[float]]]:
+    """Spans ``[start, end, score]`` of the paragraphs of each text found in ``bloom`` (never changed).
+
+    With ``ngram_length > 0`` the score is the fraction of the paragraph's word n-grams in the filter
+    and a paragraph is marked when it reaches ``threshold``. This is the decontamination primitive:
+    build the filter from evaluation documents, then mark training documents."""
+    from dolma_tools.dedupe.units import paragraph_units
+
+    units = paragraph_units(texts, ngram_length=ngram_length, skip_empty=skip_empty, seed=bloom.params.seed)
+    seen = bloom.contains_hashes(units.hashes).astype(np.float64)
+    scores = np.bincount(units.item_unit, weights=seen, minlength=len(units.unit_items)) / np.maximum(
+        units.unit_items, 1)
+    return spans_per_document(units, scores, threshold if ngram_length > 0 else 1.0)
+
+
+def build_paragraph_filter(texts: Iterable[str], *, ngram_length: int = 0, false_positive_rate: float = 1e-6,
+                           expected_items: int | None = None, seed: int = 0, skip_empty: bool = True) -> BloomFilter:
+    """A filter of every paragraph (or paragraph n-gram) of ``texts``, for :func:`mark_paragraphs`."""
+    from dolma_tools.dedupe.units import paragraph_units
+
+    units = paragraph_units(list(texts), ngram_length=ngram_length, skip_empty=skip_empty, seed=seed)
+    bf = BloomFilter.for_capacity(expected_items or max(1, len(units.hashes)), false_positive_rate, seed=seed)
+    bf.add_hashes(units.hashes)
+    return bf
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="dedupe", unit="file")

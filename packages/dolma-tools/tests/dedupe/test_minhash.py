@@ -1,0 +1,55 @@
+"""MinHash LSH: signature agreement estimates Jaccard, near-copies cluster, the first copy is kept,
+and the result does not depend on the number of processes."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import zstandard
+
+from dolma_tools.dedupe import MinHashConfig
+from dolma_tools.dedupe.minhash import minhash_dedupe, permutations, signature
+
+SHARED = Path(__file__).resolve().parents[5] / "shared" / "data"
+
+
+def _docs(rel: str, n: int) -> list[dict]:
+    with open(SHARED / rel, "rb") as f:
+        text = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(f), encoding="utf-8")
+        return [json.loads(line) for _, line in zip(range(n), text)]
+
+
+def test_signature_agreement_estimates_jaccard() -> None:
+    # shingles of size 1 = the word sets: {w0..w99} vs {w50..w149}: Jaccard = 50 / 150 = 1/3
+    x = " ".join(f"w{i}" for i in range(100))
+    y = " ".join(f"w{i}" for i in range(50, 150))
+    a, b = permutations(512, seed=3)
+    est = float(np.mean(signature(x, shingle_size=1, a=a, b=b) == signature(y, shingle_size=1, a=a, b=b)))
+    assert abs(est - 1 / 3) < 0.06
+
+
+def test_near_copies_cluster_and_the_first_is_kept(tmp_path: Path) -> None:
+    docs = _docs("corpus/python_docs/python_docs-0000.jsonl.zst", 60)
+    docs = [d for d in docs if len(d["text"].split()) > 300][:30]
+    copies = []
+    for k, d in enumerate(docs[:10]):
+        words = d["text"].split()
+        words[len(words) // 2] = "CHANGED"  # one word in hundreds: Jaccard stays far above 0.7
+        copies.append({"id": f"copy-{k}", "text": " ".join(words), "source": "copies"})
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    (folder / "b.jsonl").write_text("".join(json.dumps(d) + "\n" for d in copies))
+    s1 = minhash_dedupe(folder, MinHashConfig(), destination=tmp_path / "m1")
+    rows = [json.loads(line) for line in (tmp_path / "m1" / "b.jsonl").read_text().splitlines()]
+    assert all(r["attributes"]["minhash__minhash__duplicate_document"] for r in rows)
+    originals = [json.loads(line) for line in (tmp_path / "m1" / "a.jsonl").read_text().splitlines()]
+    assert not any(r["attributes"]["minhash__minhash__duplicate_document"] for r in originals)
+    assert s1["duplicate_documents"] == 10 and s1["precision_accepted"] == 1.0
+
+    minhash_dedupe(folder, MinHashConfig(processes=2), destination=tmp_path / "m2")
+    for n in ("a.jsonl", "b.jsonl"):
+        assert (tmp_path / "m1" / n).read_bytes() == (tmp_path / "m2" / n).read_bytes()
