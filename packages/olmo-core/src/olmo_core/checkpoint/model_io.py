@@ -66,13 +66,17 @@ def model_state_for_save(model: nn.Module) -> dict[str, torch.Tensor]:
     return out
 
 
-def load_model_state(model: OLMo, state: Mapping[str, torch.Tensor], *, source: str = "state") -> None:
-    """Load olmo-core-named tensors into ``model``, refusing missing or unexpected names."""
+def load_model_state(model: OLMo, state: Mapping[str, torch.Tensor], *, source: str = "state",
+                     assign: bool = False) -> None:
+    """Load olmo-core-named tensors into ``model``, refusing missing or unexpected names.
+
+    ``assign=True`` adopts the given tensors as the parameters (no copy): the way to fill a model
+    built on the meta device without holding two copies of the weights."""
     model.tie_weights()
     state = dict(state)
     if model.config.weight_tying:
         state.pop("lm_head.weight", None)
-    result = model.load_state_dict(state, strict=False)
+    result = model.load_state_dict(state, strict=False, assign=assign)
     missing = [k for k in result.missing_keys if not (model.config.weight_tying and k == "lm_head.weight")]
     if missing or result.unexpected_keys:
         raise InterfaceError(f"{source}: weights do not match the model config: missing {missing[:8]}"
@@ -139,8 +143,8 @@ def load_model_checkpoint(path: str | Path, device: str | torch.device = "cpu", 
         raise InterfaceError(f"{path}: sharded checkpoint (model/); this reader handles {WEIGHTS_FILE} only")
     with torch.device("meta"):
         model = OLMo(cfg)
-    model.to_empty(device=device)
-    load_model_state(model, load_file(str(path / WEIGHTS_FILE), device=str(device)), source=str(path / WEIGHTS_FILE))
+    load_model_state(model, load_file(str(path / WEIGHTS_FILE), device=str(device)), source=str(path / WEIGHTS_FILE),
+                     assign=True)
     if dtype is not None:
         model.to(dtype=dtype)
     return model
