@@ -10,7 +10,9 @@ import importlib
 import sys
 
 #: name -> (module, one-line help). A command is listed here once its module exists.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "convert": ("olmo_core.commands.convert", "convert model checkpoints to and from HF transformers"),
+}
 
 EPILOG = """examples:
   olmo-core --help
