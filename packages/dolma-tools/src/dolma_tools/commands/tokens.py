@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
-EPILOG = """example:
-  dolma-tools tokens --documents ../shared/data/corpus --destination out/tokens --max-tokens-per-file 50000000
+EPILOG = """examples:
+  dolma-tools tokens --documents ../shared/data/corpus --destination out/tokens --processes 2
+  dolma-tools tokens --documents mix/ --destination out/tokens --max-tokens-per-file 50000000 --shuffle-seed 7
+A killed run resumes when started again with the same arguments; the output is byte-identical
+whatever --processes is.
 """
 
 
@@ -14,14 +18,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--documents", nargs="+", required=True, help="files, folders or globs of documents")
     parser.add_argument("--destination", required=True, help="output folder for part-NNNNN.npy + sidecars")
     parser.add_argument("--tokenizer", default=None, help="tokenizer JSON (default: the shipped OLMo one)")
+    parser.add_argument("--eos-id", type=int, default=50279)
+    parser.add_argument("--pad-id", type=int, default=1)
     parser.add_argument("--max-tokens-per-file", type=int, default=2**28)
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=256, help="documents per tokenizer call")
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--shuffle-seed", type=int, default=None, help="shuffle documents with this seed")
+    parser.add_argument("--limit", type=int, default=None, help="keep only the first N documents")
+    parser.add_argument("--keep-work", action="store_true", help="keep the per-file work units at the end")
+    parser.add_argument("--summary", default=None, help="also write the summary JSON here")
+    parser.add_argument("--no-progress", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
     from dolma_tools.tokens import tokenize_files
 
     summary = tokenize_files(args.documents, args.destination, tokenizer=args.tokenizer,
-                             max_tokens_per_file=args.max_tokens_per_file, batch_size=args.batch_size)
-    print(json.dumps(summary, indent=2))
+                             max_tokens_per_file=args.max_tokens_per_file, batch_size=args.batch_size,
+                             processes=args.processes, shuffle_seed=args.shuffle_seed, limit=args.limit,
+                             progress=not args.no_progress, eos_id=args.eos_id, pad_id=args.pad_id,
+                             keep_work=args.keep_work)
+    text = json.dumps(summary, indent=2)
+    print(text)
+    if args.summary:
+        Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.summary).write_text(text + "\n")
     return 0

@@ -1,0 +1,222 @@
+"""``tokenize_files``: documents to a tokenized dataset, in two stages.
+
+1. Tokenize (parallel, resumable): every input file becomes a unit in ``<destination>/.work`` (see
+   ``units``), written by whichever worker process takes it. A killed run keeps its finished units.
+2. Pack (one process, cheap): the units are read in input order (or a seeded permutation of all
+   documents) and cut into ``part-NNNNN`` shards of at most ``max_tokens_per_file`` tokens (a document
+   longer than that gets a shard of its own).
+
+Since the units hold the same tokens whoever made them and packing depends only on the document
+order, the dataset is byte-identical for any number of processes. The work folder is removed at the
+end and ``summary.json`` records the run, so running a finished job again only re-reads the summary."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dolma_tools.docio import expand_inputs
+from dolma_tools.interfaces import token_dtype_for
+from dolma_tools.tokens.tokenizer import (
+    DEFAULT_TOKENIZER,
+    OLMO_EOS_ID,
+    OLMO_PAD_ID,
+    TokenizerSpec,
+    load_tokenizer,
+)
+from dolma_tools.tokens.units import Unit, UnitTask, load_unit, tokenize_unit, unit_for
+from dolma_tools.tokens.writer import write_shard
+
+WORK_DIR = ".work"
+SUMMARY = "summary.json"
+
+
+def _init_worker() -> None:
+    # each process is one worker: the tokenizer's own thread pool would only oversubscribe the cores
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+
+def _run_units(tasks: list[UnitTask], processes: int, progress: bool) -> list[dict[str, Any]]:
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=sum(t.unit.path.stat().st_size for t in tasks), unit="B", unit_scale=True,
+                   desc="tokenize", smoothing=0.1)
+    results: list[dict[str, Any]] = []
+    tokens = 0
+    t0 = time.perf_counter()
+    # biggest files first, so the last unit to finish is a small one
+    order = sorted(tasks, key=lambda t: -t.unit.path.stat().st_size)
+
+    def done(task: UnitTask, res: dict[str, Any]) -> None:
+        nonlocal tokens
+        results.append(res)
+        tokens += res["tokens"]
+        if bar is not None:
+            bar.update(task.unit.path.stat().st_size)
+            bar.set_postfix(tokens=f"{tokens:,}", tok_s=f"{tokens / max(time.perf_counter() - t0, 1e-9):,.0f}")
+
+    if processes <= 1 or len(order) <= 1:
+        for task in order:
+            done(task, tokenize_unit(task))
+    else:
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
+        with ctx.Pool(min(processes, len(order)), initializer=_init_worker) as pool:
+            by_key = {t.unit.key: t for t in order}
+            for res in pool.imap_unordered(tokenize_unit, order, chunksize=1):
+                done(by_key[res["key"]], res)
+    if bar is not None:
+        bar.close()
+    return results
+
+
+def _plan_shards(lengths: np.ndarray, order: np.ndarray, max_tokens: int) -> list[np.ndarray]:
+    """Cut ``order`` into runs whose token totals stay within ``max_tokens`` (a longer document alone)."""
+    shards: list[np.ndarray] = []
+    start, total = 0, 0
+    lens = lengths[order]
+    for i, n in enumerate(lens.tolist()):
+        if total and total + n > max_tokens:
+            shards.append(order[start:i])
+            start, total = i, 0
+        total += n
+    if len(order) > start:
+        shards.append(order[start:])
+    return shards
+
+
+def pack_units(units: list[Unit], destination: Path, spec: TokenizerSpec, *, max_tokens_per_file: int,
+               shuffle_seed: int | None = None, limit: int | None = None) -> list[Path]:
+    """Write the shards from finished units and delete shards left over from an earlier, longer run."""
+    dtype = np.dtype(token_dtype_for(spec.vocab_size))
+    loaded = [load_unit(u, dtype) for u in units]
+    unit_of = np.concatenate([np.full(len(rows), k, dtype=np.int64) for k, (_, rows) in enumerate(loaded)]
+                             + [np.zeros(0, dtype=np.int64)])
+    lengths = np.array([r[2] for _, rows in loaded for r in rows], dtype=np.int64)
+    local_start = np.concatenate([np.cumsum([0] + [r[2] for r in rows])[:-1] for _, rows in loaded]
+                                 + [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+    meta = [(r[0], r[1], str(u.path)) for u, (_, rows) in zip(units, loaded, strict=True) for r in rows]
+    order = np.arange(len(lengths) if limit is None else min(limit, len(lengths)))
+    if shuffle_seed is not None:
+        order = np.random.default_rng(shuffle_seed).permutation(order)
+    written: list[Path] = []
+    for index, docs in enumerate(_plan_shards(lengths, order, max_tokens_per_file)):
+        pieces, rows, pos = [], [], 0
+        run_unit, run_start, run_end = -1, 0, 0
+        for d in docs.tolist():
+            u, s, n = int(unit_of[d]), int(local_start[d]), int(lengths[d])
+            if u == run_unit and s == run_end:
+                run_end += n  # contiguous documents are copied as one slice
+            else:
+                if run_unit >= 0:
+                    pieces.append(loaded[run_unit][0][run_start:run_end])
+                run_unit, run_start, run_end = u, s, s + n
+            doc_id, source, source_file = meta[d]
+            rows.append([pos, pos + n, doc_id, source, source_file])
+            pos += n
+        if run_unit >= 0:
+            pieces.append(loaded[run_unit][0][run_start:run_end])
+        array = np.concatenate(pieces).astype(dtype, copy=False)
+        written.append(write_shard(destination, f"part-{index:05d}", array, rows, spec))
+    keep = {p.name for p in written} | {p.name[: -len('.npy')] + ".docs.jsonl" for p in written}
+    for stale in list(destination.glob("part-*.npy")) + list(destination.glob("part-*.docs.jsonl")):
+        if stale.name not in keep:
+            stale.unlink()
+    return written
+
+
+def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str | Path, *,
+                   tokenizer: str | Path | None = None, max_tokens_per_file: int = 2**28,
+                   batch_size: int = 256, limit: int | None = None, processes: int = 1,
+                   shuffle_seed: int | None = None, progress: bool = False, eos_id: int = OLMO_EOS_ID,
+                   pad_id: int = OLMO_PAD_ID, keep_work: bool = False, batch_chars: int = 4_000_000
+                   ) -> dict[str, Any]:
+    """Tokenize document files into ``destination`` and return a summary (documents, tokens, shards,
+    per_source counts, speed). Resumes from the finished units of a killed run; byte-identical output
+    for any ``processes``. ``shuffle_seed`` shuffles documents (seeded); ``limit`` keeps the first
+    ``limit`` documents in input order."""
+    t0 = time.perf_counter()
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    tokenizer_path = str(tokenizer or DEFAULT_TOKENIZER)
+    spec = load_tokenizer(tokenizer_path, eos_id=eos_id, pad_id=pad_id)
+    files = expand_inputs(inputs)
+    work = destination / WORK_DIR
+    units = [unit_for(p, spec, work) for p in files]
+    run_key = hashlib.sha256(json.dumps([[u.key for u in units], max_tokens_per_file, shuffle_seed, limit])
+                             .encode()).hexdigest()
+    previous = _finished_summary(destination, run_key)
+    if previous is not None:
+        return previous
+    work.mkdir(exist_ok=True)
+    tasks = [UnitTask(u, tokenizer_path, eos_id, pad_id, batch_size, batch_chars) for u in units]
+    results = _run_units(tasks, processes, progress)
+    t_tok = time.perf_counter() - t0
+    shards = pack_units(units, destination, spec, max_tokens_per_file=max_tokens_per_file,
+                        shuffle_seed=shuffle_seed, limit=limit)
+    per_source: dict[str, dict[str, int]] = {}
+    for res in sorted(results, key=lambda r: r["key"]):
+        for source, s in res["per_source"].items():
+            agg = per_source.setdefault(source, {"documents": 0, "tokens": 0})
+            agg["documents"] += s["documents"]
+            agg["tokens"] += s["tokens"]
+    if limit is not None:
+        per_source = _per_source_from_shards(shards)
+    docs = sum(s["documents"] for s in per_source.values())
+    tokens = sum(s["tokens"] for s in per_source.values())
+    elapsed = time.perf_counter() - t0
+    summary = {"documents": docs, "tokens": tokens, "shards": [str(p) for p in shards],
+               "per_source": dict(sorted(per_source.items())), "processes": processes,
+               "shuffle_seed": shuffle_seed, "max_tokens_per_file": max_tokens_per_file,
+               "tokenizer": spec.name, "units": len(units),
+               "units_reused": sum(1 for r in results if r["reused"]),
+               "seconds": round(elapsed, 3), "tokenize_seconds": round(t_tok, 3),
+               "tokens_per_second": round(tokens / max(elapsed, 1e-9)), "run_key": run_key}
+    tmp = destination / f"{SUMMARY}.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    os.replace(tmp, destination / SUMMARY)
+    if not keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    return summary
+
+
+def _rows(array_path: Path) -> list[list[Any]]:
+    from dolma_tools.interfaces import read_tokens_sidecar, sidecar_path
+
+    return read_tokens_sidecar(sidecar_path(array_path))[1]
+
+
+def _per_source_from_shards(shards: list[Path]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for shard in shards:
+        for start, end, _, source, _ in _rows(shard):
+            s = out.setdefault(source, {"documents": 0, "tokens": 0})
+            s["documents"] += 1
+            s["tokens"] += end - start
+    return dict(sorted(out.items()))
+
+
+def _finished_summary(destination: Path, run_key: str) -> dict[str, Any] | None:
+    path = destination / SUMMARY
+    if not path.is_file():
+        return None
+    try:
+        summary = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    if summary.get("run_key") != run_key:
+        return None
+    shards = [Path(p) for p in summary.get("shards", [])]
+    if not all(p.is_file() and (p.with_name(p.name[: -len('.npy')] + ".docs.jsonl")).is_file() for p in shards):
+        return None
+    return {**summary, "reused": True}

@@ -1,0 +1,134 @@
+"""Stage 1 of tokenization: each input file becomes one *unit* in a work folder, tokenized by
+whichever worker picks it up. A unit is ``<key>.tok`` (raw token ids, EOS after every document)
+and ``<key>.rows.json`` (id, source and token count of each document), the rows written last, so a
+unit is finished exactly when its rows file exists. The key hashes the tokenizer and the input
+file's path, size and modification time, so a resumed run reuses only units made from the same
+bytes with the same tokenizer; the tokens do not depend on which process made them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dolma_tools.docio import iter_documents
+from dolma_tools.interfaces import token_dtype_for
+from dolma_tools.tokens.tokenizer import TokenizerSpec, load_tokenizer
+
+
+@dataclass(frozen=True)
+class Unit:
+    path: Path  # input document file
+    key: str
+    work: Path
+
+    @property
+    def tokens_path(self) -> Path:
+        return self.work / f"{self.key}.tok"
+
+    @property
+    def rows_path(self) -> Path:
+        return self.work / f"{self.key}.rows.json"
+
+    def done(self) -> bool:
+        return self.rows_path.is_file() and self.tokens_path.is_file()
+
+
+def unit_for(path: Path, spec: TokenizerSpec, work: Path) -> Unit:
+    st = path.stat()
+    ident = json.dumps([spec.sha256, spec.eos_id, str(path.resolve()), st.st_size, st.st_mtime_ns])
+    key = f"{path.name}-{hashlib.sha256(ident.encode()).hexdigest()[:16]}"
+    return Unit(path=path, key=key, work=work)
+
+
+@dataclass(frozen=True)
+class UnitTask:
+    unit: Unit
+    tokenizer_path: str
+    eos_id: int
+    pad_id: int
+    batch_size: int
+    batch_chars: int
+
+
+_SPECS: dict[tuple[str, int, int], TokenizerSpec] = {}
+
+
+def _spec(task: UnitTask) -> TokenizerSpec:
+    k = (task.tokenizer_path, task.eos_id, task.pad_id)
+    if k not in _SPECS:  # one tokenizer per worker process, loaded on its first unit
+        _SPECS[k] = load_tokenizer(task.tokenizer_path, eos_id=task.eos_id, pad_id=task.pad_id)
+    return _SPECS[k]
+
+
+def tokenize_unit(task: UnitTask) -> dict[str, Any]:
+    """Tokenize one input file into its unit (skipped when already done); returns its counts."""
+    unit = task.unit
+    if unit.done():
+        rows = json.loads(unit.rows_path.read_text(encoding="utf-8"))["rows"]
+        return _counts(unit, rows, reused=True)
+    spec = _spec(task)
+    dtype = np.dtype(token_dtype_for(spec.vocab_size))
+    rows: list[list[Any]] = []
+    tmp = unit.tokens_path.with_name(f"{unit.tokens_path.name}.tmp-{os.getpid()}")
+    eos = np.array([spec.eos_id], dtype=dtype)
+    with open(tmp, "wb") as out:
+        batch: list[tuple[str, str, str]] = []
+        chars = 0
+
+        def encode() -> None:
+            encs = spec.tokenizer.encode_batch_fast([t for _, t, _ in batch], add_special_tokens=False)
+            parts = []
+            for (doc_id, _, source), enc in zip(batch, encs, strict=True):
+                ids = enc.ids
+                parts.append(np.array(ids, dtype=dtype))
+                parts.append(eos)
+                rows.append([doc_id, source, len(ids) + 1])
+            out.write(np.concatenate(parts).tobytes())
+
+        for _, doc in iter_documents(unit.path):
+            batch.append((doc.id, doc.text, doc.source))
+            chars += len(doc.text)
+            if len(batch) >= task.batch_size or chars >= task.batch_chars:
+                encode()
+                batch, chars = [], 0
+        if batch:
+            encode()
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, unit.tokens_path)
+    rows_tmp = unit.rows_path.with_name(f"{unit.rows_path.name}.tmp-{os.getpid()}")
+    rows_tmp.write_text(json.dumps({"source_file": str(unit.path), "dtype": dtype.name, "rows": rows},
+                                   ensure_ascii=False), encoding="utf-8")
+    os.replace(rows_tmp, unit.rows_path)
+    if delay := float(os.environ.get("DOLMA_TOOLS_UNIT_DELAY", "0") or 0):
+        time.sleep(delay)  # fault-injection hook: lets a test kill a run between two units
+    return _counts(unit, rows, reused=False)
+
+
+def _counts(unit: Unit, rows: list[list[Any]], *, reused: bool) -> dict[str, Any]:
+    per_source: dict[str, dict[str, int]] = {}
+    for _, source, n in rows:
+        s = per_source.setdefault(source, {"documents": 0, "tokens": 0})
+        s["documents"] += 1
+        s["tokens"] += n
+    return {"key": unit.key, "documents": len(rows), "tokens": sum(r[2] for r in rows), "per_source": per_source,
+            "reused": reused}
+
+
+def load_unit(unit: Unit, dtype: np.dtype) -> tuple[np.ndarray, list[list[Any]]]:
+    """The unit's tokens (memory-mapped) and rows, checked against each other."""
+    rows = json.loads(unit.rows_path.read_text(encoding="utf-8"))["rows"]
+    total = sum(r[2] for r in rows)
+    size = unit.tokens_path.stat().st_size
+    if size != total * dtype.itemsize:
+        raise ValueError(f"{unit.tokens_path}: {size} bytes but its rows say {total} tokens; delete the work "
+                         f"folder {unit.work} to start over")
+    tokens = (np.memmap(unit.tokens_path, dtype=dtype, mode="r") if total else np.zeros(0, dtype=dtype))
+    return tokens, rows
