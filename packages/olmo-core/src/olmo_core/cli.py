@@ -11,6 +11,9 @@ import sys
 
 #: name -> (module, one-line help). A command is listed here once its module exists.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("olmo_core.commands.train", "pretrain a model from a preset plus hydra overrides"),
+    "data-order": ("olmo_core.commands.data_order", "what step N trained on: instances, documents, tokens"),
+    "launch": ("olmo_core.commands.launch", "write a Slurm script for an A100 cluster or LUMI"),
     "convert": ("olmo_core.commands.convert", "convert model checkpoints to and from HF transformers"),
 }
 

@@ -1,0 +1,123 @@
+"""Where checkpoints live, atomic finishing, finding the latest valid one, keeping the last k."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from olmo_core.checkpoint.manifest import write_json_atomic, write_manifest
+from olmo_core.checkpoint.train_state import (
+    load_model_weights,
+    load_train_state,
+    save_model_weights,
+    save_train_state,
+)
+from olmo_core.distributed.utils import barrier, broadcast_object, get_rank
+from olmo_core.interfaces import InterfaceError, validate_checkpoint
+
+STEP_DIR = re.compile(r"^step(\d+)$")
+
+
+@dataclass
+class CheckpointConfig:
+    """``every``: save every n steps (and at the end); ``keep_last``: how many recent ones to keep;
+    ``permanent_every``: steps that are multiples of it are never pruned. ``sharded``: DCP shards
+    (``null``: sharded when running on more than one rank) or one ``model.safetensors``."""
+
+    every: int = 100
+    keep_last: int = 2
+    permanent_every: int | None = None
+    sharded: bool | None = None
+    save_at_end: bool = True
+
+
+def checkpoint_root(run_dir: Path) -> Path:
+    return Path(run_dir) / "checkpoints"
+
+
+def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
+    root = checkpoint_root(run_dir)
+    if not root.is_dir():
+        return []
+    out = [(int(m.group(1)), p) for p in root.iterdir() if (m := STEP_DIR.match(p.name)) and p.is_dir()]
+    return sorted(out)
+
+
+def latest_checkpoint(run_dir: Path, *, verify_hashes: bool = True) -> Path | None:
+    """The newest checkpoint that validates against its manifest; broken ones are reported and skipped."""
+    for _step, path in reversed(list_checkpoints(run_dir)):
+        try:
+            validate_checkpoint(path, verify_hashes=verify_hashes)
+            return path
+        except InterfaceError as e:
+            warnings.warn(f"skipping checkpoint {path}: {e}", stacklevel=2)
+    return None
+
+
+class CheckpointManager:
+    def __init__(self, run_dir: Path, cfg: CheckpointConfig, *, world_size: int = 1) -> None:
+        self.run_dir, self.cfg = Path(run_dir), cfg
+        self.sharded = cfg.sharded if cfg.sharded is not None else world_size > 1
+
+    def save(self, step: int, *, model: nn.Module, optimizer: torch.optim.Optimizer,
+             trainer_state: dict[str, Any], config: dict[str, Any]) -> Path:
+        """Write into ``.step<N>.partial``, write the manifest last, then rename into ``step<N>``."""
+        root = checkpoint_root(self.run_dir)
+        final = root / f"step{step}"
+        tmp = root / f".step{step}.partial"
+        if get_rank() == 0:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            tmp.mkdir(parents=True)
+        barrier()
+        save_model_weights(model, tmp, sharded=self.sharded)
+        save_train_state(tmp, model=model, optimizer=optimizer, trainer_state=trainer_state)
+        barrier()
+        if get_rank() == 0:
+            write_json_atomic(tmp / "config.json", config)
+            write_manifest(tmp, step, self.sharded)
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+            self.prune()
+        barrier()
+        return final
+
+    def prune(self) -> list[Path]:
+        ckpts = list_checkpoints(self.run_dir)
+        pe = self.cfg.permanent_every
+        removable = [(s, p) for s, p in ckpts if not (pe and s % pe == 0)]
+        doomed = removable[:-self.cfg.keep_last] if self.cfg.keep_last > 0 else removable
+        for _s, p in doomed:
+            shutil.rmtree(p, ignore_errors=True)
+        return [p for _s, p in doomed]
+
+    @staticmethod
+    def load(path: Path, *, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> dict[str, Any]:
+        """Validate (on rank 0, shared with all), then load weights and, given an optimizer, train state."""
+        error = None
+        if get_rank() == 0:
+            try:
+                validate_checkpoint(path)
+            except InterfaceError as e:
+                error = str(e)
+        error = broadcast_object(error)
+        if error:
+            raise InterfaceError(error)
+        load_model_weights(model, path)
+        if optimizer is None:
+            return {}
+        return load_train_state(path, model=model, optimizer=optimizer)
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    return json.loads((Path(path) / "config.json").read_text())

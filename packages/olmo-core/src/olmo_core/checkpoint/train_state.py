@@ -1,0 +1,100 @@
+"""Saving and loading the full training state of one step.
+
+``model/`` (DCP shards, reloadable at another world size) or ``model.safetensors`` (gathered full
+weights); ``train/optim/`` (DCP: optimizer state keyed by parameter names, so it reshards too);
+``train/rank<R>.pt`` (RNG states); ``train/trainer.pt`` (step, data position, scheduler, callbacks).
+Every rank calls these functions; only rank 0 writes the single-copy files."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed.checkpoint as dcp
+from torch import nn
+from torch.distributed.checkpoint.state_dict import (
+    StateDictOptions,
+    get_model_state_dict,
+    get_optimizer_state_dict,
+    set_model_state_dict,
+    set_optimizer_state_dict,
+)
+
+from olmo_core.checkpoint.rng import rng_state, set_rng_state
+from olmo_core.distributed.utils import barrier, get_rank, get_world_size
+
+
+@contextlib.contextmanager
+def _dcp_quiet() -> Iterator[None]:
+    with warnings.catch_warnings():
+        # Single-process DCP warns that it runs without a process group; that is what we want.
+        warnings.filterwarnings("ignore", message=".*process group.*")
+        warnings.filterwarnings("ignore", message=".*torch.distributed is disabled.*")
+        yield
+
+
+def full_model_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """All weights gathered on CPU (every rank gets them; only rank 0 needs to write them)."""
+    sd = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    return {k: v.detach().contiguous() for k, v in sd.items()}
+
+
+def save_model_weights(model: nn.Module, folder: Path, *, sharded: bool) -> None:
+    if sharded:
+        with _dcp_quiet():
+            dcp.save({"model": get_model_state_dict(model)}, checkpoint_id=str(folder / "model"))
+        return
+    sd = full_model_state(model)
+    if get_rank() == 0:
+        from safetensors.torch import save_file
+
+        # Tied weights share storage, which safetensors refuses; a copy per name keeps every key.
+        save_file({k: v.clone() for k, v in sd.items()}, str(folder / "model.safetensors"))
+
+
+def load_model_weights(model: nn.Module, folder: Path) -> None:
+    if (folder / "model").is_dir():
+        sd = get_model_state_dict(model)
+        with _dcp_quiet():
+            dcp.load({"model": sd}, checkpoint_id=str(folder / "model"))
+        set_model_state_dict(model, sd)
+        return
+    from safetensors.torch import load_file
+
+    sd = load_file(str(folder / "model.safetensors"))
+    set_model_state_dict(model, sd, options=StateDictOptions(full_state_dict=True, strict=False))
+
+
+def save_train_state(folder: Path, *, model: nn.Module, optimizer: torch.optim.Optimizer,
+                     trainer_state: dict[str, Any]) -> None:
+    train = folder / "train"
+    if get_rank() == 0:
+        train.mkdir(parents=True, exist_ok=True)
+    barrier()
+    with _dcp_quiet():
+        dcp.save({"optim": get_optimizer_state_dict(model, optimizer)}, checkpoint_id=str(train / "optim"))
+    torch.save({"rng": rng_state(), "world_size": get_world_size()}, train / f"rank{get_rank()}.pt")
+    if get_rank() == 0:
+        torch.save(trainer_state, train / "trainer.pt")
+
+
+def load_train_state(folder: Path, *, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """Restore optimizer and this rank's RNG; return the trainer state (step, data, callbacks...)."""
+    train = folder / "train"
+    osd = get_optimizer_state_dict(model, optimizer)
+    with _dcp_quiet():
+        dcp.load({"optim": osd}, checkpoint_id=str(train / "optim"))
+    set_optimizer_state_dict(model, optimizer, osd)
+    rank_file = train / f"rank{get_rank()}.pt"
+    if rank_file.is_file():
+        saved = torch.load(rank_file, weights_only=False)
+        if saved.get("world_size") == get_world_size():
+            set_rng_state(saved["rng"])
+        else:
+            warnings.warn(f"{folder}: saved at world size {saved.get('world_size')}, resumed at {get_world_size()}; "
+                          "RNG states not restored (the data order does not depend on them)", stacklevel=2)
+    return torch.load(train / "trainer.pt", weights_only=False)

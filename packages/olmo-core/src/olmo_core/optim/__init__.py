@@ -1,0 +1,1 @@
+"""AdamW with OLMo's parameter groups, learning-rate schedules and gradient clipping."""

@@ -1,0 +1,51 @@
+"""Every step's metrics as one JSON line in ``<run_dir>/metrics.jsonl``; a resumed run first drops the
+lines of steps after its checkpoint, so the file always describes one consistent history."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from olmo_core.interfaces import TrainerState
+from olmo_core.train.callbacks.base import PRIORITY_LOGGER, TrainerCallback, register_callback
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    break  # a line cut by a kill is the end of the history
+    return rows
+
+
+@register_callback("metrics_jsonl")
+class JSONLMetrics(TrainerCallback):
+    priority = PRIORITY_LOGGER
+
+    def __init__(self, filename: str = "metrics.jsonl") -> None:
+        self.filename = filename
+        self.path: Path | None = None
+
+    def on_train_start(self, state: TrainerState) -> None:
+        if not state.is_main_process:
+            return
+        self.path = Path(state.run_dir) / self.filename
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            keep = [r for r in read_metrics(self.path) if r.get("step", 0) <= state.step]
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
+            os.replace(tmp, self.path)
+
+    def on_step_end(self, state: TrainerState, metrics: Mapping[str, float]) -> None:
+        if self.path is None:
+            return
+        with open(self.path, "a") as f:
+            f.write(json.dumps({"step": state.step, **dict(metrics)}) + "\n")

@@ -1,0 +1,98 @@
+"""Losses as pure functions plus the loss objects the trainer calls.
+
+The extension point: a loss object is called as ``loss_fn(model, micro_batch) -> LossOutput`` and
+returns *sums* (not means). The trainer divides them by the number of targets in the whole global
+batch (all micro-batches, all ranks), which it learns up front from ``loss_fn.num_targets(micro_batch)``,
+so neither gradient accumulation nor the micro-batch size changes the result. Register a new loss
+with :func:`register_loss`; open-instruct's SFT and DPO losses are loss objects like these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+IGNORE_INDEX = -100
+
+
+@dataclass
+class LossOutput:
+    """``loss_sum``: the loss summed over the micro-batch's targets (what is optimized, before
+    normalization). ``num_target_tokens``: how many targets it covers. ``metrics``: more sums over the
+    same targets (reported divided by the global count, like the loss)."""
+
+    loss_sum: torch.Tensor
+    num_target_tokens: torch.Tensor | int
+    metrics: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@runtime_checkable
+class LossFn(Protocol):
+    def __call__(self, model: nn.Module, micro_batch: Mapping[str, torch.Tensor]) -> LossOutput: ...
+
+    def num_targets(self, micro_batch: Mapping[str, torch.Tensor]) -> int: ...
+
+
+def count_targets(labels: torch.Tensor, ignore_index: int = IGNORE_INDEX) -> int:
+    return int((labels != ignore_index).sum())
+
+
+def cross_entropy_sum(logits: torch.Tensor, labels: torch.Tensor, *, ignore_index: int = IGNORE_INDEX,
+                      z_loss_multiplier: float | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Summed token cross-entropy of ``logits [..., V]`` against ``labels [...]`` in float32, and the
+    summed z-loss ``multiplier * logsumexp(logits)^2`` over the same targets (PaLM's auxiliary loss
+    that keeps the softmax normalizer near 1), or None."""
+    logits = logits.reshape(-1, logits.size(-1))
+    labels = labels.reshape(-1)
+    if z_loss_multiplier is None:
+        return F.cross_entropy(logits.float(), labels, ignore_index=ignore_index, reduction="sum"), None
+    mask = labels != ignore_index
+    logits = logits[mask].float()
+    lse = torch.logsumexp(logits, dim=-1)
+    ce = (lse - logits.gather(1, labels[mask].unsqueeze(1)).squeeze(1)).sum()
+    return ce, z_loss_multiplier * lse.pow(2).sum()
+
+
+LOSSES: dict[str, Callable[..., LossFn]] = {}
+
+
+def register_loss(name: str) -> Callable[[Callable[..., LossFn]], Callable[..., LossFn]]:
+    def wrap(factory: Callable[..., LossFn]) -> Callable[..., LossFn]:
+        LOSSES[name] = factory
+        return factory
+    return wrap
+
+
+def build_loss(name: str, **options: Any) -> LossFn:
+    try:
+        return LOSSES[name](**options)
+    except KeyError:
+        raise ValueError(f"loss: unknown {name!r}; registered: {sorted(LOSSES)}") from None
+
+
+@register_loss("lm")
+class LanguageModelingLoss:
+    """Next-token cross-entropy on ``input_ids``/``labels`` (``-100`` = no target), optional z-loss.
+
+    The model is called as ``model(input_ids, doc_ids=...)`` when the batch carries ``doc_ids``."""
+
+    def __init__(self, z_loss_multiplier: float | None = None, ignore_index: int = IGNORE_INDEX) -> None:
+        self.z_loss_multiplier, self.ignore_index = z_loss_multiplier, ignore_index
+
+    def num_targets(self, micro_batch: Mapping[str, torch.Tensor]) -> int:
+        return count_targets(micro_batch["labels"], self.ignore_index)
+
+    def __call__(self, model: nn.Module, micro_batch: Mapping[str, torch.Tensor]) -> LossOutput:
+        kwargs = {"doc_ids": micro_batch["doc_ids"]} if "doc_ids" in micro_batch else {}
+        logits = model(micro_batch["input_ids"], **kwargs)
+        labels = micro_batch["labels"]
+        ce, z = cross_entropy_sum(logits, labels, ignore_index=self.ignore_index,
+                                  z_loss_multiplier=self.z_loss_multiplier)
+        n = (labels != self.ignore_index).sum()
+        if z is None:
+            return LossOutput(ce, n, {"ce_loss": ce.detach()})
+        return LossOutput(ce + z, n, {"ce_loss": ce.detach(), "z_loss": z.detach()})
