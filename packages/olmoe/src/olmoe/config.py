@@ -1,0 +1,74 @@
+"""The MoE layer's options as a typed dataclass (hydra structured config ``olmoe/moe``).
+
+olmo-core's ``ModelConfig.feed_forward`` carries ``target`` and a plain ``options`` dict (olmo-core
+must not know our fields); :meth:`MoEOptions.feed_forward` builds that pair from typed, validated
+fields, and :meth:`MoEOptions.from_options` reads it back, refusing unknown names."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from olmo_core.model.config import ConfigError, FeedForwardConfig
+
+#: the dotted path olmo-core builds the layer from
+MOE_TARGET = "olmoe.moe:MoEFeedForward"
+
+
+@dataclass
+class MoEOptions:
+    """Keyword options of :class:`olmoe.moe.MoEFeedForward` (besides ``d_model``)."""
+
+    num_experts: int = 64
+    top_k: int = 8
+    hidden_size: int = 1024
+    renormalize: bool = False
+    capacity_factor: float | None = None
+    shared_expert_hidden_size: int = 0
+    lb_loss_weight: float = 0.01
+    z_loss_weight: float = 0.001
+    hf_compatible_lb: bool = False
+    aux_loss_scope: str = "micro_batch"
+    num_layers: int = 1
+    grouped_mm: bool | None = None
+
+    def validate(self) -> MoEOptions:
+        def bad(name: str, why: str) -> ConfigError:
+            return ConfigError(f"model.feed_forward.options.{name}={getattr(self, name)!r}: {why}")
+
+        for name in ("num_experts", "top_k", "hidden_size", "num_layers"):
+            if int(getattr(self, name)) <= 0:
+                raise bad(name, "must be positive")
+        if self.top_k > self.num_experts:
+            raise bad("top_k", f"must be <= num_experts={self.num_experts}")
+        if self.aux_loss_scope not in ("micro_batch", "global_batch"):
+            raise bad("aux_loss_scope", "must be 'micro_batch' or 'global_batch'")
+        if self.capacity_factor is not None and self.capacity_factor <= 0:
+            raise bad("capacity_factor", "must be positive or null (dropless)")
+        if self.shared_expert_hidden_size < 0:
+            raise bad("shared_expert_hidden_size", "must be >= 0 (0: no shared expert)")
+        return self
+
+    def to_options(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.validate())
+
+    def feed_forward(self) -> FeedForwardConfig:
+        return FeedForwardConfig(target=MOE_TARGET, options=self.to_options())
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> MoEOptions:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ConfigError(f"model.feed_forward.options: unknown field(s) {unknown}; known: {sorted(known)}")
+        return cls(**options).validate()
+
+
+def register_hydra_configs() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(group="olmoe", name="moe", node=MoEOptions)
+
+
+register_hydra_configs()
