@@ -4,7 +4,6 @@ gives identical weights. Norm weights are randomized so a swapped norm would sho
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 import torch
 
 from olmo_core.checkpoint.model_io import load_model_checkpoint, save_model_checkpoint
-from olmo_core.commands import convert as convert_cmd
+from olmo_core.cli import main
 from olmo_core.convert import converter_for_config, hf_model_config
 from olmo_core.model import OLMo, get_model_preset
 from olmo_core.tokenizer import encode, load_olmo_tokenizer
@@ -33,9 +32,7 @@ def _real_text_ids(n_tokens: int = 96) -> torch.Tensor:
 
 
 def _cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="olmo-core convert")
-    convert_cmd.add_arguments(parser)
-    return convert_cmd.run(parser.parse_args(list(argv)))
+    return main(["convert", *argv])
 
 
 CASES = {
