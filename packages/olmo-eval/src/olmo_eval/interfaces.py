@@ -49,3 +49,21 @@ def check_language_model(model: Any) -> None:
     if logits.shape[-1] < model.vocab_size:
         raise InterfaceError(f"{type(model).__name__}: logits have {logits.shape[-1]} entries, "
                              f"fewer than vocab_size={model.vocab_size}")
+
+
+@runtime_checkable
+class GenerativeLanguageModel(Protocol):
+    """Optional extension of :class:`LanguageModel` for generation-based tasks (``generate_until``).
+
+    ``generate`` continues each prompt (token ids, no padding) by at most ``max_new_tokens`` and
+    returns only the new ids, ending at ``eos_token_id`` (included) or once a row ends with one of
+    ``stop_sequences_ids``. ``temperature == 0`` is greedy; otherwise nucleus sampling with
+    ``top_p``, reproducible for a given ``seed``. Batching, padding and caching are the model's
+    business: olmo-eval wraps olmo-core's KV-cache ``generate`` and transformers' ``generate``
+    (``olmo_eval.generation.models``)."""
+
+    eos_token_id: int
+
+    def generate(self, prompts: list[list[int]], max_new_tokens: int, *,
+                 stop_sequences_ids: list[list[int]] | None = None, temperature: float = 0.0,
+                 top_p: float = 1.0, seed: int | None = None) -> list[list[int]]: ...

@@ -1,0 +1,1 @@
+"""Answer extraction, normalisation and scoring: pure functions, one module per answer kind."""
