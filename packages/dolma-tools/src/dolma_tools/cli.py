@@ -12,6 +12,10 @@ import sys
 #: name -> (module, one-line help). A command is listed here once its module exists.
 COMMANDS: dict[str, tuple[str, str]] = {
     "tokens": ("dolma_tools.commands.tokens", "tokenize documents into token arrays with sidecars"),
+    "tag": ("dolma_tools.commands.tag", "run taggers over documents and write attributes files"),
+    "mix": ("dolma_tools.commands.mix", "filter, mask and sample documents by attributes (recipes)"),
+    "train-classifier": ("dolma_tools.commands.train_classifier", "train a fastText classifier from labelled documents"),
+    "list": ("dolma_tools.commands.list", "list taggers, recipes and executors"),
     "dedupe": ("dolma_tools.commands.dedupe", "mark duplicates: Bloom filter (ids, documents, paragraphs) or MinHash"),
 }
 

@@ -1,7 +1,10 @@
-"""Streaming reads and atomic writes of Dolma document files (JSON lines, plain, ``.gz`` or ``.zst``).
+"""Streaming reads and atomic writes of Dolma document files: JSON lines (plain, ``.gz`` or ``.zst``)
+and Parquet (through pyarrow, read a row group batch at a time).
 
 Memory does not grow with shard size: lines are decoded one at a time. Every error names the file
-and the 1-based line; a truncated compressed file is an error, never a silent short read.
+and the 1-based line (the 1-based row for Parquet); a truncated compressed file is an error, never a
+silent short read. :func:`read_documents` adds the policy for bad input: raise (default) or skip and
+count each bad line in an :class:`ErrorLog`, so that nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,6 +26,8 @@ import zstandard
 from dolma_tools.interfaces import Document, FormatError
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json.zst")
+PARQUET_SUFFIXES = (".parquet",)
+DOCUMENT_SUFFIXES = JSONL_SUFFIXES + PARQUET_SUFFIXES
 
 
 def open_text_read(path: str | Path) -> IO[bytes]:
@@ -37,6 +43,16 @@ def open_text_read(path: str | Path) -> IO[bytes]:
 
 def iter_json_lines(path: str | Path) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, obj)``; blank lines are skipped, anything else must be JSON in UTF-8."""
+    for lineno, obj in _iter_json_lines_tolerant(path):
+        if isinstance(obj, FormatError):
+            raise obj
+        yield lineno, obj
+
+
+def _iter_json_lines_tolerant(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Like :func:`iter_json_lines` but a bad line is yielded as a :class:`FormatError` value so the
+    caller may skip it and go on (a generator that raises cannot be resumed). A broken stream
+    (truncated or corrupt compression) is yielded with ``line=None`` and ends the file."""
     path = Path(path)
     lineno = 0
     try:
@@ -48,20 +64,45 @@ def iter_json_lines(path: str | Path) -> Iterator[tuple[int, Any]]:
                 try:
                     text = line.decode("utf-8")
                 except UnicodeDecodeError as e:
-                    raise FormatError(f"invalid UTF-8 at byte {e.start}", path=path, line=lineno) from e
+                    yield lineno, FormatError(f"invalid UTF-8 at byte {e.start}", path=path, line=lineno)
+                    continue
                 try:
                     obj = json.loads(text)
                 except json.JSONDecodeError as e:
-                    raise FormatError(f"malformed JSON: {e.msg} at column {e.colno}", path=path,
-                                      line=lineno) from e
+                    yield lineno, FormatError(f"malformed JSON: {e.msg} at column {e.colno}", path=path,
+                                              line=lineno)
+                    continue
                 yield lineno, obj
     except (EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as e:
-        raise FormatError(f"corrupt or truncated compressed file after line {lineno}: {e}", path=path) from e
+        yield lineno, FormatError(f"corrupt or truncated compressed file after line {lineno}: {e}", path=path)
+
+
+def iter_parquet_rows(path: str | Path, batch_size: int = 1024) -> Iterator[tuple[int, Any]]:
+    """Yield ``(row_number, dict)`` from a Parquet file, one record batch in memory at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+        row = 0
+        for batch in pf.iter_batches(batch_size=batch_size):
+            for rec in batch.to_pylist():
+                row += 1
+                yield row, rec
+    except (pa.ArrowInvalid, OSError) as e:
+        raise FormatError(f"unreadable Parquet file: {e}", path=path) from e
+
+
+def iter_records(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Raw records of a document or attributes file, by extension: Parquet rows or JSON lines."""
+    if str(path).endswith(PARQUET_SUFFIXES):
+        return iter_parquet_rows(path)
+    return iter_json_lines(path)
 
 
 def iter_documents(path: str | Path) -> Iterator[tuple[int, Document]]:
     """Yield ``(line_number, Document)`` from one document file, validating each line."""
-    for lineno, obj in iter_json_lines(path):
+    for lineno, obj in iter_records(path):
         yield lineno, Document.from_json(obj, path=path, line=lineno)
 
 
@@ -75,7 +116,7 @@ def expand_inputs(inputs: str | Path | Iterable[str | Path]) -> list[Path]:
         if any(ch in s for ch in "*?["):
             found.update(Path(m) for m in glob.glob(s, recursive=True) if os.path.isfile(m))
         elif p.is_dir():
-            found.update(f for f in p.rglob("*") if f.is_file() and f.name.endswith(JSONL_SUFFIXES))
+            found.update(f for f in p.rglob("*") if f.is_file() and f.name.endswith(DOCUMENT_SUFFIXES))
         elif p.is_file():
             found.add(p)
         else:
@@ -114,11 +155,190 @@ def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
 
 
 def write_documents(path: str | Path, docs: Iterable[Document | dict[str, Any]]) -> int:
-    """Write documents as JSON lines atomically; returns the count."""
+    """Write documents atomically (JSON lines, or Parquet for ``.parquet``); returns the count."""
+    if str(path).endswith(PARQUET_SUFFIXES):
+        return write_parquet_documents(path, docs)
     n = 0
     with atomic_output(path, "w") as f:
         for doc in docs:
             obj = doc.to_json() if isinstance(doc, Document) else doc
             f.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def write_parquet_documents(path: str | Path, docs: Iterable[Document | dict[str, Any]],
+                            rows_per_group: int = 4096) -> int:
+    """Parquet with the Dolma columns (``metadata`` as a JSON string, so any object round-trips)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string()),
+                        ("added", pa.string()), ("created", pa.string()), ("metadata", pa.string())])
+    n = 0
+    with atomic_output(path, "wb") as raw:
+        writer = pq.ParquetWriter(raw, schema)
+        batch: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            if batch:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                batch.clear()
+
+        for doc in docs:
+            obj = doc.to_json() if isinstance(doc, Document) else dict(doc)
+            obj["metadata"] = json.dumps(obj.get("metadata") or {}, ensure_ascii=False)
+            batch.append({k: obj.get(k) for k in schema.names})
+            n += 1
+            if len(batch) >= rows_per_group:
+                flush()
+        flush()
+        writer.close()
+    return n
+
+
+# --------------------------------------------------------------------------------------------
+# Bad-input policy
+# --------------------------------------------------------------------------------------------
+
+ON_ERROR_CHOICES = ("raise", "skip")
+
+
+@dataclass
+class ErrorLog:
+    """What ``on_error="skip"`` skipped: counts by kind and the first messages (file and line)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    max_messages: int = 20
+
+    def add(self, kind: str, message: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if len(self.messages) < self.max_messages:
+            self.messages.append(message)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def merge(self, other: ErrorLog | dict[str, Any]) -> None:
+        counts = other.counts if isinstance(other, ErrorLog) else other.get("counts", {})
+        messages = other.messages if isinstance(other, ErrorLog) else other.get("messages", [])
+        for k, v in counts.items():
+            self.counts[k] = self.counts.get(k, 0) + v
+        self.messages.extend(messages[: max(0, self.max_messages - len(self.messages))])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"counts": dict(self.counts), "messages": list(self.messages)}
+
+
+def _error_kind(message: str) -> str:
+    for key, kind in (("invalid UTF-8", "invalid_utf8"), ("malformed JSON", "malformed_json"),
+                      ("missing required field", "missing_field"), ("truncated", "truncated_file"),
+                      ("duplicate id", "duplicate_id"), ("empty file", "empty_file"),
+                      ("Parquet", "bad_parquet")):
+        if key in message:
+            return kind
+    return "bad_document"
+
+
+def read_documents(path: str | Path, *, on_error: str = "raise", errors: ErrorLog | None = None,
+                   check_duplicate_ids: bool = True) -> Iterator[tuple[int, Document]]:
+    """Documents of one file with the bad-input policy applied.
+
+    ``on_error="raise"``: the first bad line raises :class:`FormatError` naming file and line.
+    ``on_error="skip"``: bad lines are skipped and counted in ``errors`` by kind (``malformed_json``,
+    ``invalid_utf8``, ``missing_field``, ``duplicate_id``, ``truncated_file`` (the rest of the file
+    is lost and counted once), ``empty_file``). Duplicate ids are checked within the file."""
+    if on_error not in ON_ERROR_CHOICES:
+        raise ValueError(f"on_error must be one of {ON_ERROR_CHOICES}, got {on_error!r}")
+    errors = errors if errors is not None else ErrorLog()
+    seen: dict[str, int] = {}
+    n = bad = 0
+    records = (iter_parquet_rows(path) if str(path).endswith(PARQUET_SUFFIXES)
+               else _iter_json_lines_tolerant(path))
+    while True:
+        try:
+            try:
+                lineno, obj = next(records)
+            except StopIteration:
+                break
+            if isinstance(obj, FormatError):
+                raise obj
+            doc = Document.from_json(obj, path=path, line=lineno)
+            if check_duplicate_ids:
+                first = seen.setdefault(doc.id, lineno)
+                if first != lineno:
+                    raise FormatError(f"duplicate id {doc.id!r} (first seen at line {first})", path=path,
+                                      line=lineno, field="id")
+        except FormatError as e:
+            if on_error == "raise":
+                raise
+            errors.add(_error_kind(str(e)), str(e))
+            bad += 1
+            if e.line is None:  # the stream itself is broken: nothing more can be read from it
+                return
+            continue
+        n += 1
+        yield lineno, doc
+    if n == 0 and bad == 0:
+        e = FormatError("empty file: no documents", path=path)
+        if on_error == "raise":
+            raise e
+        errors.add("empty_file", str(e))
+
+
+def expand_inputs_with_base(inputs: str | Path | Iterable[str | Path]) -> list[tuple[Path, Path]]:
+    """Like :func:`expand_inputs`, with the folder each file is relative to: the folder given, the
+    part of a glob before its first wildcard, or a single file's parent. Outputs mirror ``rel``."""
+    items = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+    out: dict[Path, Path] = {}
+    for item in items:
+        s = str(item)
+        if any(ch in s for ch in "*?["):
+            head = s[: min(s.index(ch) for ch in "*?[" if ch in s)]
+            base = Path(head) if head.endswith(os.sep) else Path(head).parent
+        elif Path(s).is_dir():
+            base = Path(s)
+        else:
+            base = Path(s).parent
+        for p in expand_inputs(s):
+            out.setdefault(p, base)
+    return sorted(out.items())
+
+
+def attributes_file(doc_path: str | Path, attribute_set: str, *, base: str | Path | None = None,
+                    attributes_root: str | Path | None = None) -> Path:
+    """Where the attributes of ``doc_path`` live. With ``attributes_root``:
+    ``<attributes_root>/<set>/<doc_path relative to base>``; otherwise the Dolma layout
+    (``.../documents/<rel>`` -> ``.../attributes/<set>/<rel>``). Parquet documents get JSON-lines
+    attributes (``x.parquet`` -> ``x.jsonl.zst``)."""
+    if attributes_root is not None:
+        rel = Path(doc_path).relative_to(base) if base is not None else Path(Path(doc_path).name)
+        out = Path(attributes_root, attribute_set, rel)
+    else:
+        from dolma_tools.interfaces import attributes_path
+
+        out = attributes_path(doc_path, attribute_set)
+    if out.name.endswith(PARQUET_SUFFIXES):
+        out = out.with_name(out.name[: -len(".parquet")] + ".jsonl.zst")
+    return out
+
+
+def iter_attributes(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Attribute records of one attributes file, validated (file and line named on error)."""
+    from dolma_tools.interfaces import AttributeRecord
+
+    for lineno, obj in iter_json_lines(path):
+        yield lineno, AttributeRecord.from_json(obj, path=path, line=lineno)
+
+
+def remove_stale_temporaries(path: str | Path) -> int:
+    """Delete ``<path>.tmp-*`` left by a killed writer (never a finished file); returns the count."""
+    path = Path(path)
+    n = 0
+    if path.parent.is_dir():
+        for tmp in path.parent.glob(glob.escape(path.name) + ".tmp-*"):
+            tmp.unlink(missing_ok=True)
             n += 1
     return n

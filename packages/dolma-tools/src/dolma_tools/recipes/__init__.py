@@ -1,0 +1,1 @@
+"""Shipped recipes (YAML over :class:`dolma_tools.mixer.config.RecipeConfig`)."""

@@ -1,0 +1,78 @@
+"""The tagger registry. A tagger reads one document and returns its attributes as spans.
+
+A tagger is a class registered by name with :func:`register_tagger`; its docstring says exactly what
+it computes and with which defaults (``dolma-tools list`` prints it). ``predict(doc)`` returns
+``{attribute: [[start, end, score], ...]}``; the runner prefixes each attribute with
+``<tagger_set>__<tagger>__`` as Dolma does. Taggers are built once per worker process, so loading a
+model in ``__init__`` is paid once per process, not per document.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from dolma_tools.interfaces import Document
+
+Spans = dict[str, list[list[float]]]
+
+
+class Tagger:
+    """Base class: subclasses implement :meth:`predict`. Keyword options come from the config."""
+
+    name: str = ""
+
+    def predict(self, doc: Document) -> Spans:
+        raise NotImplementedError
+
+
+TAGGERS: dict[str, type[Tagger]] = {}
+
+
+def register_tagger(name: str) -> Callable[[type[Tagger]], type[Tagger]]:
+    """Class decorator: ``@register_tagger("gopher_v1")``. Names are unique."""
+
+    def wrap(cls: type[Tagger]) -> type[Tagger]:
+        if name in TAGGERS and TAGGERS[name] is not cls:
+            raise ValueError(f"tagger {name!r} is already registered by {TAGGERS[name].__qualname__}")
+        if not (cls.__doc__ or "").strip():
+            raise ValueError(f"tagger {name!r} needs a docstring saying what it computes")
+        cls.name = name
+        TAGGERS[name] = cls
+        return cls
+
+    return wrap
+
+
+def _load_builtin() -> None:
+    # Importing the modules runs their decorators; done lazily so ``--help`` stays instant.
+    from dolma_tools.taggers import (  # noqa: F401
+        c4,
+        classifiers,
+        code,
+        gopher,
+        language,
+        length,
+        pii,
+        repetition,
+    )
+
+
+def get_tagger(name: str, **options: Any) -> Tagger:
+    """Build a registered tagger; unknown names list the known ones."""
+    _load_builtin()
+    if name not in TAGGERS:
+        raise KeyError(f"unknown tagger {name!r}; known: {', '.join(sorted(TAGGERS))}")
+    return TAGGERS[name](**options)
+
+
+def list_taggers() -> dict[str, str]:
+    """name -> docstring, for ``dolma-tools list``."""
+    _load_builtin()
+    return {name: inspect.cleandoc(cls.__doc__ or "") for name, cls in sorted(TAGGERS.items())}
+
+
+def doc_span(doc: Document, score: float) -> list[float]:
+    """One span over the whole document: how document-level values are written."""
+    return [0, len(doc.text), score]
