@@ -10,7 +10,10 @@ import importlib
 import sys
 
 #: name -> (module, one-line help). A command is listed here once its module exists.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "analyze": ("olmoe.commands.analyze", "router saturation, co-activation, domain and vocabulary specialization"),
+    "upcycle": ("olmoe.commands.upcycle", "turn a dense olmo-core checkpoint into an MoE one"),
+}
 
 EPILOG = """examples:
   olmoe --help
