@@ -101,10 +101,8 @@ def test_plugged_feed_forward_aux_loss_reaches_the_loss() -> None:
     expected = torch.zeros(())
     with torch.no_grad():
         h = model.embeddings(x)
-        cos_sin = __import__("olmo_core.model.rope", fromlist=["rope_cos_sin"]).rope_cos_sin(
-            torch.arange(10), cfg.head_dim, cfg.rope_theta)
         for block in model.blocks:
-            h = h + block.attention(block.attention_norm(h), *cos_sin)
+            h = h + block.attention(block.attention_norm(h), torch.arange(10))
             ff_in = block.feed_forward_norm(h)
             expected = expected + 0.25 * 2.0 * ff_in.pow(2).mean()
             h = h + block.feed_forward.proj(ff_in)
@@ -155,3 +153,15 @@ def test_gqa_and_clip_qkv_run() -> None:
 def test_language_model_attributes() -> None:
     model = OLMo(get_model_preset("tiny"))
     assert (model.vocab_size, model.max_sequence_length, model.eos_token_id) == (50280, 2048, 50279)
+
+
+@pytest.mark.parametrize("preset", ["tiny", "tiny_olmo2"])
+def test_bfloat16_forward_tracks_float32(preset: str) -> None:
+    torch.manual_seed(4)
+    model = OLMo(get_model_preset(preset).replace(d_model=64, mlp_hidden_size=128))
+    x = torch.randint(0, 50280, (1, 16))
+    with torch.no_grad():
+        ref = model(x, doc_ids=torch.tensor([[0] * 6 + [1] * 10]))
+        low = model.to(torch.bfloat16)(x, doc_ids=torch.tensor([[0] * 6 + [1] * 10]))
+    assert low.dtype == torch.bfloat16
+    assert (low.float() - ref).abs().max() < 0.1 * ref.abs().max()

@@ -11,7 +11,7 @@ from torch import nn
 from olmo_core.model.config import ModelConfig
 from olmo_core.model.kv_cache import KVCache
 from olmo_core.model.norms import build_norm
-from olmo_core.model.rope import apply_rope
+from olmo_core.model.rope import apply_rope, rope_cos_sin
 
 
 def attention_mask(q_len: int, past: int, *, doc_ids: torch.Tensor | None, key_doc_ids: torch.Tensor | None,
@@ -44,6 +44,7 @@ class Attention(nn.Module):
         self.n_kv_heads = config.kv_heads
         self.head_dim = config.head_dim
         self.clip_qkv = config.clip_qkv
+        self.rope_theta = config.rope_theta
         d = config.d_model
         self.w_q = nn.Linear(d, self.n_heads * self.head_dim, bias=False)
         self.w_k = nn.Linear(d, self.n_kv_heads * self.head_dim, bias=False)
@@ -58,8 +59,10 @@ class Attention(nn.Module):
         else:
             self.q_norm = self.k_norm = None
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, *, mask: torch.Tensor | None = None,
+    def forward(self, x: torch.Tensor, position_ids: torch.Tensor, *, mask: torch.Tensor | None = None,
                 is_causal: bool = True, kv_cache: KVCache | None = None) -> torch.Tensor:
+        """``position_ids`` ([T] or [B, T], integer): the rotary angles are computed here in float32
+        rather than passed in, so a mixed-precision wrapper that casts float inputs cannot degrade them."""
         b, t, _ = x.shape
         q, k, v = self.w_q(x), self.w_k(x), self.w_v(x)
         if self.clip_qkv is not None:
@@ -71,6 +74,7 @@ class Attention(nn.Module):
         q = q.view(b, t, self.n_heads, self.head_dim).transpose(1, 2)
         k = k.view(b, t, self.n_kv_heads, self.head_dim).transpose(1, 2)
         v = v.view(b, t, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        cos, sin = rope_cos_sin(position_ids, self.head_dim, self.rope_theta)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if kv_cache is not None:
             k, v = kv_cache.update(self.layer_idx, k, v)

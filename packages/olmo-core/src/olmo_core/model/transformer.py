@@ -14,7 +14,6 @@ from olmo_core.model.flops import flops_per_token
 from olmo_core.model.init import INIT_SCHEMES
 from olmo_core.model.kv_cache import KVCache
 from olmo_core.model.norms import build_norm
-from olmo_core.model.rope import rope_cos_sin
 
 
 class TransformerBlock(nn.Module):
@@ -30,13 +29,14 @@ class TransformerBlock(nn.Module):
         self.feed_forward_norm = build_norm(config.norm, config.d_model, eps=config.norm_eps,
                                             affine=config.norm_affine)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, *, mask: torch.Tensor | None = None,
+    def forward(self, x: torch.Tensor, position_ids: torch.Tensor, *, mask: torch.Tensor | None = None,
                 is_causal: bool = True, kv_cache: KVCache | None = None) -> torch.Tensor:
         if self.reordered_norm:
-            x = x + self.attention_norm(self.attention(x, cos, sin, mask=mask, is_causal=is_causal,
+            x = x + self.attention_norm(self.attention(x, position_ids, mask=mask, is_causal=is_causal,
                                                        kv_cache=kv_cache))
             return x + self.feed_forward_norm(self.feed_forward(x))
-        x = x + self.attention(self.attention_norm(x), cos, sin, mask=mask, is_causal=is_causal, kv_cache=kv_cache)
+        x = x + self.attention(self.attention_norm(x), position_ids, mask=mask, is_causal=is_causal,
+                               kv_cache=kv_cache)
         return x + self.feed_forward(self.feed_forward_norm(x))
 
 
@@ -57,7 +57,10 @@ class OLMo(nn.Module):
         self.max_sequence_length = config.max_sequence_length
         self.eos_token_id = config.eos_token_id
         self.pad_token_id = config.pad_token_id
-        self.embeddings = nn.Embedding(config.embedding_size, config.d_model)
+        # An explicit empty weight skips nn.Embedding's default normal_ init: init_weights replaces
+        # it anyway, and on the meta device that call alone pulls in torch._dynamo (seconds).
+        self.embeddings = nn.Embedding(config.embedding_size, config.d_model,
+                                       _weight=torch.empty(config.embedding_size, config.d_model))
         self.blocks = nn.ModuleList([TransformerBlock(config, i) for i in range(config.n_layers)])
         self.norm = build_norm(config.norm, config.d_model, eps=config.norm_eps, affine=config.norm_affine)
         self.lm_head = nn.Linear(config.d_model, config.embedding_size, bias=False)
@@ -104,11 +107,10 @@ class OLMo(nn.Module):
         device = input_ids.device
         if position_ids is None:
             position_ids = torch.arange(past, past + t, device=device)
-        cos, sin = rope_cos_sin(position_ids, self.config.head_dim, self.config.rope_theta)
         mask, is_causal = attention_mask(t, past, doc_ids=doc_ids, key_doc_ids=key_doc_ids, device=device)
         h = self.embeddings(input_ids)
         for block in self.blocks:
-            h = block(h, cos, sin, mask=mask, is_causal=is_causal, kv_cache=kv_cache)
+            h = block(h, position_ids, mask=mask, is_causal=is_causal, kv_cache=kv_cache)
         logits = self.lm_head(self.norm(h))
         if kv_cache is not None:
             kv_cache.advance(t)
