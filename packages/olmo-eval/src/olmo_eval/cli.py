@@ -10,7 +10,9 @@ import importlib
 import sys
 
 #: name -> (module, one-line help). A command is listed here once its module exists.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("olmo_eval.commands.generate", "generation tasks (GSM8K, MATH, HumanEval, MBPP, NQ, LAMBADA)"),
+}
 
 EPILOG = """examples:
   olmo-eval --help

@@ -1,0 +1,57 @@
+"""``olmo-eval generate``: the generation suite (gen6) on an olmo-core checkpoint or HF folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+EPILOG = """examples:
+  # every generation task, 20 instances each, 64 new tokens at most, into runs/gen
+  olmo-eval generate --model runs/tiny/checkpoints/step1000 --tasks gen6 --limit 20 \\
+      --max-new-tokens 64 --out runs/gen
+  # an adapted model with the Tulu chat template; resume an interrupted run by rerunning it
+  olmo-eval generate --model runs/sft/hf --tasks gsm8k,codex_humaneval --prompt-style chat --out runs/gen-sft
+  # pass@1 and pass@5 from 5 samples per problem
+  olmo-eval generate --model hf_dir --tasks codex_humaneval --num-samples 5 --temperature 0.8 \\
+      --pass-at-k 1 5 --out runs/humaneval
+tasks: gsm8k, minerva_math_500, codex_humaneval, codex_mbpp, naturalqs_open, lambada (gen6 = all)
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="olmo-core checkpoint folder or HF model folder")
+    parser.add_argument("--tasks", default="gen6", help="comma-separated task names or gen6 (default)")
+    parser.add_argument("--out", required=True, help="output folder (per-instance records, metrics)")
+    parser.add_argument("--tokenizer", default=None, help="tokenizer.json (default: the model's)")
+    parser.add_argument("--prompt-style", choices=["auto", "base", "chat"], default="auto",
+                        help="base: shipped few-shot prompts; chat: Tulu template; auto: chat for adapted models")
+    parser.add_argument("--limit", type=int, default=None, help="first N instances of each task")
+    parser.add_argument("--max-new-tokens", type=int, default=None, help="cap on new tokens (default: as shipped)")
+    parser.add_argument("--num-samples", type=int, default=1, help="samples per instance (pass@k)")
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 is greedy")
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--pass-at-k", type=int, nargs="+", default=[1], help="k values for code tasks")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-bpb", action="store_true", help="skip bits per byte of the gold answers")
+    parser.add_argument("--sandbox-timeout", type=float, default=10.0, help="wall-clock seconds per program")
+
+
+def run(args: argparse.Namespace) -> int:
+    from olmo_eval.generation.models import default_prompt_style, load_generator
+    from olmo_eval.generation.runner import run_generation_suite
+    from olmo_eval.generation.sandbox import SandboxConfig
+
+    model, codec = load_generator(args.model, device=args.device, tokenizer=args.tokenizer)
+    style = default_prompt_style(args.model) if args.prompt_style == "auto" else args.prompt_style
+    overrides = {"limit": args.limit, "max_new_tokens": args.max_new_tokens, "num_samples": args.num_samples,
+                 "temperature": args.temperature, "top_p": args.top_p, "seed": args.seed,
+                 "pass_at_ks": tuple(args.pass_at_k)}
+    sandbox = SandboxConfig(wall_seconds=args.sandbox_timeout, cpu_seconds=max(1, int(args.sandbox_timeout)))
+    results = run_generation_suite(model, codec, args.tasks, out_dir=Path(args.out), prompt_style=style,
+                                   overrides=overrides, batch_size=args.batch_size, compute_bpb=not args.no_bpb,
+                                   sandbox_config=sandbox)
+    print(json.dumps({name: m["primary_score"] for name, m in results.items()}))
+    return 0
