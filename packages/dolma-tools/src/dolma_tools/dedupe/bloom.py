@@ -131,7 +131,8 @@ class BloomFilter:
         h2 = hashes[:, 1:2] | np.uint64(1)
         i = np.arange(self.params.num_hashes, dtype=np.uint64)[None, :]
         with np.errstate(over="ignore"):
-            return (h1 + i * h2) % np.uint64(self.params.num_bits)
+            # int64 view: positions are < 2^63, and NumPy indexes with intp without a converting copy
+            return ((h1 + i * h2) % np.uint64(self.params.num_bits)).view(np.int64)
 
     def contains_hashes(self, hashes: np.ndarray, *, chunk: int = 1 << 18) -> np.ndarray:
         """Boolean array: may each hashed item be in the filter (false positives possible)."""
@@ -142,8 +143,8 @@ class BloomFilter:
                 out[s:s + chunk] = self._bits[pos].all(axis=1)
             else:
                 assert self._packed is not None
-                byte = self._packed[pos >> np.uint64(3)]
-                out[s:s + chunk] = ((byte >> (pos & np.uint64(7)).astype(np.uint8)) & 1).all(axis=1)
+                byte = self._packed[pos >> 3]
+                out[s:s + chunk] = ((byte >> (pos & 7).astype(np.uint8)) & 1).all(axis=1)
         return out
 
     def add_hashes(self, hashes: np.ndarray, *, chunk: int = 1 << 18) -> None:
@@ -152,6 +153,19 @@ class BloomFilter:
         for s in range(0, len(hashes), chunk):
             self._bits[self._positions(hashes[s:s + chunk])] = 1
         self.items_added += len(hashes)
+
+    def check_and_add(self, hashes: np.ndarray, *, chunk: int = 1 << 18) -> np.ndarray:
+        """``contains_hashes`` then ``add_hashes`` chunk by chunk, computing bit positions once: an item
+        counts as seen if the filter held it before its chunk was added."""
+        if self._bits is None:
+            raise BloomFilterError(f"filter {self.path or ''} is read-only: it marks, it does not learn")
+        out = np.zeros(len(hashes), dtype=bool)
+        for s in range(0, len(hashes), chunk):
+            pos = self._positions(hashes[s:s + chunk])
+            out[s:s + chunk] = self._bits[pos].all(axis=1)
+            self._bits[pos] = 1
+        self.items_added += int(len(hashes) - out.sum())
+        return out
 
     def contains_many(self, items: Sequence[str | bytes]) -> np.ndarray:
         return self.contains_hashes(hash_items(items, self.params.seed))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hydra.core.config_store import ConfigStore
-
 
 @dataclass
 class BloomDedupeConfig:
@@ -50,5 +48,9 @@ class MinHashConfig:
     precision_sample: int = 500
 
 
-ConfigStore.instance().store(group="dedupe", name="bloom", node=BloomDedupeConfig)
-ConfigStore.instance().store(group="dedupe", name="minhash", node=MinHashConfig)
+def register_configs() -> None:
+    """Register with hydra's ConfigStore (done by the pipeline; the dedupe command skips the import)."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(group="dedupe", name="bloom", node=BloomDedupeConfig)
+    ConfigStore.instance().store(group="dedupe", name="minhash", node=MinHashConfig)

@@ -16,13 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from dolma_tools.dedupe.bloom import BloomFilter, BloomParams, measure_false_positive_rate
 from dolma_tools.dedupe.config import BloomDedupeConfig
-from dolma_tools.dedupe.layout import attribute_file, common_root, ordered_map, write_attribute_file
-from dolma_tools.dedupe.units import HashedUnits, UnitBatch, add_document, seen_fraction, spans_per_document
-from dolma_tools.docio import expand_inputs, iter_documents
+from dolma_tools.dedupe.layout import attribute_file, input_files, ordered_map, write_attribute_file
+from dolma_tools.dedupe.units import (
+    HashedUnits,
+    UnitBatch,
+    add_document,
+    earlier_in_batch,
+    seen_fraction,
+    spans_per_document,
+    unit_scores,
+)
+from dolma_tools.docio import iter_documents
 
 ATTRIBUTE_NAMES = {"id": "duplicate_id", "document": "duplicate_document", "paragraph": "duplicate_paragraphs"}
 # Rough item sizes used only to size a filter when the caller gives no count: an overestimate
@@ -74,8 +80,8 @@ def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeC
     parameters and its expected and measured false-positive rates."""
     config = config or BloomDedupeConfig()
     t0 = time.perf_counter()
-    files = expand_inputs(inputs)
-    root = common_root(files)
+    with_base = input_files(inputs)
+    files = [p for p, _ in with_base]
     bloom = bloom or open_filter(config, files)
     key = attribute_key(config)
     threshold = config.threshold if config.ngram_length > 0 else 1.0
@@ -84,16 +90,18 @@ def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeC
     per_file: dict[str, dict[str, int]] = {}
     bar = _progress(len(files), progress)
     tasks = [_FileTask(p, config) for p in files]
-    for path, units in zip(files, ordered_map(_hash_file, tasks, config.processes), strict=True):
-        seen = bloom.contains_hashes(units.hashes)
+    for (path, base), units in zip(with_base, ordered_map(_hash_file, tasks, config.processes), strict=True):
         if bloom.read_only:
-            scores = (np.bincount(units.item_unit, weights=seen.astype(np.float64), minlength=len(units.unit_items))
-                      / np.maximum(units.unit_items, 1))
-        else:
+            scores = unit_scores(units, bloom.contains_hashes(units.hashes))
+        elif config.ngram_length > 0:
+            # several items per unit: a unit's items must not see each other through the filter
+            seen = bloom.contains_hashes(units.hashes)
             scores = seen_fraction(units, seen)
             bloom.add_hashes(units.hashes[~seen])
+        else:
+            scores = unit_scores(units, bloom.check_and_add(units.hashes) | earlier_in_batch(units))
         spans = spans_per_document(units, scores, threshold)
-        write_attribute_file(attribute_file(path, config.name, root=root, destination=destination),
+        write_attribute_file(attribute_file(path, config.name, base=base, destination=destination),
                              units.doc_ids, key, spans)
         dup_units = sum(len(s) for s in spans)
         stats = {"documents": len(units.doc_ids), "units": len(units.unit_items), "duplicate_units": dup_units,
@@ -128,9 +136,7 @@ def mark_paragraphs(texts: Sequence[str], bloom: BloomFilter, *, ngram_length: i
     from dolma_tools.dedupe.units import paragraph_units
 
     units = paragraph_units(texts, ngram_length=ngram_length, skip_empty=skip_empty, seed=bloom.params.seed)
-    seen = bloom.contains_hashes(units.hashes).astype(np.float64)
-    scores = np.bincount(units.item_unit, weights=seen, minlength=len(units.unit_items)) / np.maximum(
-        units.unit_items, 1)
+    scores = unit_scores(units, bloom.contains_hashes(units.hashes))
     return spans_per_document(units, scores, threshold if ngram_length > 0 else 1.0)
 
 

@@ -4,41 +4,45 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dolma_tools.docio import atomic_output
+from dolma_tools.docio import atomic_output, expand_inputs_with_base
 from dolma_tools.interfaces import FormatError, attributes_path
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def common_root(paths: Sequence[Path]) -> Path:
-    if not paths:
-        raise ValueError("no input files")
-    return Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
-
-
-def attribute_file(doc_path: Path, name: str, *, root: Path, destination: str | Path | None) -> Path:
-    """``destination/<path relative to root>`` when a destination is given, else the contract's
-    ``.../attributes/<name>/<rel>`` beside a ``documents`` folder."""
+def attribute_file(doc_path: Path, name: str, *, base: Path, destination: str | Path | None) -> Path:
+    """``destination/<doc_path relative to base>`` when a destination is given (``base`` as
+    ``docio.expand_inputs_with_base`` gives it, so the mixer finds the files with
+    ``attributes_root=<parent of destination>``), else the contract's ``.../attributes/<name>/<rel>``
+    beside a ``documents`` folder."""
     if destination is not None:
-        return Path(destination) / doc_path.resolve().relative_to(root)
+        return Path(destination) / doc_path.relative_to(base)
     try:
         return attributes_path(doc_path, name)
     except FormatError as e:
         raise FormatError(f"{e}; pass --destination to write attributes elsewhere", path=doc_path) from None
 
 
+def input_files(inputs: str | Path | Iterable[str | Path]) -> list[tuple[Path, Path]]:
+    files = expand_inputs_with_base(inputs)
+    if not files:
+        raise FileNotFoundError(f"no document files in {inputs!r}")
+    return files
+
+
 def write_attribute_file(path: Path, doc_ids: Sequence[str], key: str,
                          spans: Sequence[list[list[float]]]) -> None:
     """One line per document, same order as the documents, every line carrying ``key``."""
+    head = '"attributes": {' + json.dumps(key) + ": "
+    dumps = json.dumps
     with atomic_output(path, "w") as f:
-        for doc_id, s in zip(doc_ids, spans, strict=True):
-            f.write(json.dumps({"id": doc_id, "attributes": {key: s}}, ensure_ascii=False) + "\n")
+        f.write("".join(f'{{"id": {dumps(doc_id, ensure_ascii=False)}, {head}{dumps(s)}}}}}\n'
+                        for doc_id, s in zip(doc_ids, spans, strict=True)))
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], processes: int) -> Iterator[R]:

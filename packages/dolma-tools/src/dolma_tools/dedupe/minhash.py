@@ -25,8 +25,8 @@ import numpy as np
 
 from dolma_tools.dedupe.bloom import hash_items
 from dolma_tools.dedupe.config import MinHashConfig
-from dolma_tools.dedupe.layout import attribute_file, common_root, ordered_map, write_attribute_file
-from dolma_tools.docio import expand_inputs, iter_documents
+from dolma_tools.dedupe.layout import attribute_file, input_files, ordered_map, write_attribute_file
+from dolma_tools.docio import iter_documents
 
 _EMPTY = np.uint32(0xFFFFFFFF)
 
@@ -140,18 +140,18 @@ def minhash_dedupe(inputs: str | Path | Iterable[str | Path], config: MinHashCon
     (a whole-document span on every document but the first of its cluster) and return a summary."""
     config = config or MinHashConfig()
     t0 = time.perf_counter()
-    files = expand_inputs(inputs)
-    root = common_root(files)
+    with_base = input_files(inputs)
+    files = [p for p, _ in with_base]
     per_file = list(ordered_map(_file_signatures, [_Task(p, config) for p in files], config.processes))
     offsets = list(np.cumsum([0] + [len(ids) for ids, _, _ in per_file])[:-1].tolist())
     sigs = np.concatenate([s for _, _, s in per_file]) if per_file else np.zeros((0, 1), dtype=np.uint32)
     roots, candidates, accepted = lsh_clusters(sigs, config.bands, config.rows, config.threshold)
     key = f"{config.name}__minhash__duplicate_document"
     removed = 0
-    for path, base, (ids, lengths, _) in zip(files, offsets, per_file, strict=True):
-        spans = [[[0, lengths[k], 1.0]] if roots[base + k] != base + k else [] for k in range(len(ids))]
+    for (path, base), start, (ids, lengths, _) in zip(with_base, offsets, per_file, strict=True):
+        spans = [[[0, lengths[k], 1.0]] if roots[start + k] != start + k else [] for k in range(len(ids))]
         removed += sum(1 for s in spans if s)
-        write_attribute_file(attribute_file(path, config.name, root=root, destination=destination), ids, key, spans)
+        write_attribute_file(attribute_file(path, config.name, base=base, destination=destination), ids, key, spans)
     sizes: dict[int, int] = {}
     for r in roots:
         sizes[r] = sizes.get(r, 0) + 1

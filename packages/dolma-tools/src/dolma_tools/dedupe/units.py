@@ -125,27 +125,44 @@ def add_document(batch: UnitBatch, doc: Document, *, mode: str, key: str = "id",
         batch.items.extend(g.encode("utf-8", "surrogatepass") for g in grams)
 
 
+def earlier_in_batch(units: HashedUnits) -> np.ndarray:
+    """Per item: does an equal item occur earlier in the batch, in an earlier unit (a unit repeating
+    its own n-gram does not make itself a duplicate). Equality is on the first 64 hash bits."""
+    if len(units.hashes) == 0:
+        return np.zeros(0, dtype=bool)
+    item_unit = units.item_unit
+    _, first, inverse = np.unique(units.hashes[:, 0], return_index=True, return_inverse=True)
+    return item_unit[first[inverse.ravel()]] < item_unit
+
+
+def unit_scores(units: HashedUnits, item_seen: np.ndarray) -> np.ndarray:
+    """Per unit, the fraction of its items flagged in ``item_seen``."""
+    if len(units.unit_items) == 0:
+        return np.zeros(0)
+    if len(item_seen) == len(units.unit_items):  # one item per unit: no averaging needed
+        return item_seen.astype(np.float64)
+    sums = np.bincount(units.item_unit, weights=item_seen.astype(np.float64), minlength=len(units.unit_items))
+    return sums / np.maximum(units.unit_items, 1)
+
+
 def seen_fraction(units: HashedUnits, seen_before: np.ndarray) -> np.ndarray:
     """Per unit, the fraction of its items seen before it: in the filter already, or earlier in this
-    batch in another unit (a unit repeating its own n-gram does not make itself a duplicate)."""
-    n = len(units.hashes)
-    if n == 0:
-        return np.zeros(len(units.unit_items))
-    item_unit = units.item_unit
-    keyed = np.ascontiguousarray(units.hashes).view([("a", np.uint64), ("b", np.uint64)]).ravel()
-    _, first, inverse = np.unique(keyed, return_index=True, return_inverse=True)
-    earlier = item_unit[first[inverse.ravel()]] < item_unit
-    dup = (seen_before | earlier).astype(np.float64)
-    sums = np.bincount(item_unit, weights=dup, minlength=len(units.unit_items))
-    return sums / np.maximum(units.unit_items, 1)
+    batch in another unit."""
+    return unit_scores(units, seen_before | earlier_in_batch(units))
 
 
 def spans_per_document(units: HashedUnits, scores: np.ndarray, threshold: float) -> list[list[list[float]]]:
     """``[[start, end, score], ...]`` per document for the units whose score reaches ``threshold``."""
     out: list[list[list[float]]] = [[] for _ in units.doc_ids]
-    for u in np.flatnonzero(scores >= threshold - 1e-12):
-        s, e = units.unit_span[u]
-        out[int(units.unit_doc[u])].append([int(s), int(e), round(float(scores[u]), 6)])
+    sel = np.flatnonzero(scores >= threshold - 1e-12)
+    if len(sel) == 0:
+        return out
+    docs = units.unit_doc[sel].tolist()
+    starts = units.unit_span[sel, 0].tolist()
+    ends = units.unit_span[sel, 1].tolist()
+    vals = np.round(scores[sel], 6).tolist()
+    for d, s, e, v in zip(docs, starts, ends, vals, strict=True):
+        out[d].append([s, e, v])
     return out
 
 
