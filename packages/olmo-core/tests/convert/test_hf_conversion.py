@@ -118,3 +118,17 @@ def test_unconvertible_config_says_why(tmp_path: Path) -> None:
     (tmp_path / "taken" / "x").write_text("x")
     with pytest.raises(FileExistsError):
         _cli("to-hf", str(ours), str(tmp_path / "taken"))
+
+
+def test_hf_weights_that_do_not_fit_are_named(tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from olmo_core.convert import from_hf, to_hf
+
+    hf_dir = to_hf(save_model_checkpoint(OLMo(CASES["olmo2"]), tmp_path / "ours"), tmp_path / "hf", tokenizer=None)
+    weights = load_file(str(hf_dir / "model.safetensors"))
+    weights.pop("model.layers.1.self_attn.k_norm.weight")
+    save_file(weights, str(hf_dir / "model.safetensors"))
+    with pytest.raises(ValueError, match="k_norm"):
+        from_hf(hf_dir, tmp_path / "back")
+    assert not (tmp_path / "back" / "manifest.json").exists()

@@ -134,6 +134,7 @@ def test_meta_build_then_materialize_is_deterministic_and_tied() -> None:
         model = OLMo(cfg)
     assert model.embeddings.weight.is_meta
     model.to_empty(device="cpu")
+    assert model.lm_head.weight is model.embeddings.weight
     model.init_weights(seed=7)
     assert model.lm_head.weight is model.embeddings.weight
     ref = OLMo(cfg)

@@ -82,7 +82,10 @@ def to_hf(checkpoint_dir: str | Path, out_dir: str | Path, *, tokenizer: str | P
     model = load_model_checkpoint(checkpoint_dir)
     cfg = model.config
     conv = converter_for_config(cfg)
-    hf_state = conv.to_hf_state(cfg, model_state_for_save(model))
+    try:
+        hf_state = conv.to_hf_state(cfg, model_state_for_save(model))
+    except ValueError as e:
+        raise ValueError(f"{checkpoint_dir}: {e}") from e
     dtype = str(next(iter(hf_state.values())).dtype).removeprefix("torch.")
     tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -156,7 +159,10 @@ def from_hf(hf_dir: str | Path, out_dir: str | Path, *, step: int = 0) -> Path:
     cfg = hf_model_config(hf_dir)
     hf = json.loads((hf_dir / "config.json").read_text())
     conv = converter_for_model_type(str(hf.get("model_type")))
-    state = conv.from_hf_state(cfg, read_hf_weights(hf_dir))
+    try:
+        state = conv.from_hf_state(cfg, read_hf_weights(hf_dir))
+    except ValueError as e:
+        raise ValueError(f"{hf_dir}: {e}") from e
     with torch.device("meta"):
         model = OLMo(cfg)
     load_model_state(model, state, source=str(hf_dir), assign=True)

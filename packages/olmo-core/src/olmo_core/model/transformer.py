@@ -75,6 +75,13 @@ class OLMo(nn.Module):
         if self.config.weight_tying:
             self.lm_head.weight = self.embeddings.weight
 
+    def to_empty(self, *, device: torch.device | str | int | None, recurse: bool = True) -> OLMo:
+        """As ``nn.Module.to_empty``, keeping the embedding and head tied (the base version gives
+        each module its own new tensor)."""
+        super().to_empty(device=device, recurse=recurse)
+        self.tie_weights()
+        return self
+
     def init_weights(self, seed: int | torch.Generator | None = None) -> None:
         """Initialize in place with the config's scheme (``mitchell`` or ``normal``, see
         :mod:`olmo_core.model.init`). ``seed`` gives a reproducible init; ``None`` uses torch's global
