@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-classifier": ("dolma_tools.commands.train_classifier", "train a fastText classifier from labelled documents"),
     "list": ("dolma_tools.commands.list", "list taggers, recipes and executors"),
     "dedupe": ("dolma_tools.commands.dedupe", "mark duplicates: Bloom filter (ids, documents, paragraphs) or MinHash"),
+    "analyze": ("dolma_tools.commands.analyze", "corpus statistics: sizes, attributes, languages, duplicates, n-grams"),
 }
 
 EPILOG = """examples:
