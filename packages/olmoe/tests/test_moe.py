@@ -100,8 +100,9 @@ def test_capacity_factor_drops_latest_tokens_and_reports_them() -> None:
     top = torch.topk(x.reshape(-1, D) @ layer.router.weight.t(), K).indices
     expected_drop = (torch.bincount(top.reshape(-1), minlength=E) - capacity).clamp_min(0).sum().item()
     assert expected_drop > 0
-    metrics = layer.pop_metrics()
-    assert metrics["dropped_fraction"].item() == pytest.approx(expected_drop / (n * K))
+    assert layer.pop_metrics()["dropped_assignments"].item() == expected_drop
+    stats = layer.pop_routing_stats()
+    assert stats.dropped.item() == expected_drop and stats.counts.sum().item() == n * K
 
 
 def test_bfloat16_layer_runs_grouped_and_stays_close_to_fp32() -> None:

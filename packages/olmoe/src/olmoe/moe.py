@@ -189,9 +189,15 @@ class MoEFeedForward(nn.Module):
         return out
 
     def pop_metrics(self) -> dict[str, torch.Tensor]:
-        """Detached per-layer scalars since the last call (see :meth:`RoutingStats.summary`)."""
+        """Additive per-layer counts since the last call (``routed_tokens``, ``dropped_assignments``).
+
+        Only sums: olmo-core's trainer adds these up over micro-batches. Ratios (load imbalance,
+        entropy, the unweighted losses) come from the ``routing_metrics`` callback, which aggregates
+        the raw sums over micro-batches and ranks before dividing."""
         stats, self._metrics = self._metrics, RoutingStats(self.num_experts)
-        return stats.summary()
+        if stats.empty():
+            return {}
+        return {"routed_tokens": stats.tokens.float(), "dropped_assignments": stats.dropped.float()}  # type: ignore[union-attr]
 
     def pop_routing_stats(self) -> RoutingStats:
         """The raw sums (tokens per expert, ...) since the last call; read by the routing callback."""

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 import torch
 
-from olmoe.losses import dead_experts, load_imbalance
-
 
 @dataclass
 class RoutingStats:
@@ -37,19 +35,3 @@ class RoutingStats:
 
     def empty(self) -> bool:
         return self.forwards == 0
-
-    def summary(self) -> dict[str, torch.Tensor]:
-        """Per-layer scalars: mean aux losses, entropy per token, load imbalance, dead experts, drop
-        fraction. Empty if nothing was routed."""
-        if self.empty():
-            return {}
-        assert self.counts is not None and self.tokens is not None and self.dropped is not None
-        assert self.entropy_sum is not None and self.lb_sum is not None and self.z_sum is not None
-        return {
-            "lb_loss": self.lb_sum / self.forwards,
-            "z_loss": self.z_sum / self.forwards,
-            "router_entropy": self.entropy_sum / self.tokens.clamp_min(1),
-            "load_imbalance": load_imbalance(self.counts),
-            "dead_experts": dead_experts(self.counts).float(),
-            "dropped_fraction": self.dropped.float() / self.counts.sum().clamp_min(1).float(),
-        }
