@@ -1,0 +1,56 @@
+"""Shared fixtures: the OLMo tokenizer and a slice of the shared corpus laid out Paloma-style."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("WANDB_MODE", "offline")
+
+SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+TOKENIZER = SHARED / "tokenizers" / "allenai_gpt-neox-olmo-dolma-v1_5.json"
+CORPUS = SHARED / "corpus"
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    from olmo_eval.tokenizer import load_tokenizer
+
+    return load_tokenizer(TOKENIZER)
+
+
+def read_corpus(source: str, n: int) -> list[dict]:
+    import zstandard
+
+    path = sorted((CORPUS / source).glob("*.jsonl.zst"))[0]
+    with open(path, "rb") as raw:
+        text = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), encoding="utf-8")
+        docs = []
+        for line in text:
+            docs.append(json.loads(line))
+            if len(docs) == n:
+                break
+    return docs
+
+
+@pytest.fixture(scope="session")
+def ppl_root(tmp_path_factory) -> Path:
+    """``<source>/<subdomain>/*.jsonl.gz``: two corpus sources, two subdomains each, a few documents
+    (texts cut to 6,000 characters so a document spans several windows of a small model)."""
+    import gzip
+
+    root = tmp_path_factory.mktemp("paloma")
+    for source in ("books", "python_docs"):
+        docs = read_corpus(source, 4)
+        for k, sub in enumerate(("part_a", "part_b")):
+            folder = root / source / sub
+            folder.mkdir(parents=True)
+            with gzip.open(folder / "docs.jsonl.gz", "wt", encoding="utf-8") as f:
+                for d in docs[2 * k:2 * k + 2]:
+                    f.write(json.dumps({"id": d["id"], "text": d["text"][:6000]}) + "\n")
+    return root
