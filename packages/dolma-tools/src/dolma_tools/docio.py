@@ -36,9 +36,55 @@ def open_text_read(path: str | Path) -> IO[bytes]:
     if path.suffix == ".gz":
         return gzip.open(path, "rb")
     if path.suffix == ".zst":
-        raw = open(path, "rb")
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+        return io.BufferedReader(_ZstdReader(path), buffer_size=1 << 20)
     return open(path, "rb")
+
+
+class _ZstdReader(io.RawIOBase):
+    """Decompresses every frame of a ``.zst`` file and, unlike ``stream_reader``, raises when the
+    file ends inside a frame: a truncated file must never pass for a short one."""
+
+    def __init__(self, path: str | Path, chunk: int = 1 << 20) -> None:
+        self._f = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._chunk = chunk
+        self._dctx = zstandard.ZstdDecompressor()
+        self._dobj = self._dctx.decompressobj()
+        self._in_frame = False
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> bool:
+        while not self._buf:
+            data = self._f.read(self._chunk)
+            if not data:
+                if self._in_frame:
+                    raise zstandard.ZstdError("truncated .zst file: the last frame is incomplete")
+                return False
+            while data:
+                self._in_frame = True
+                out = self._dobj.decompress(data)
+                self._buf += out
+                if self._dobj.eof:
+                    data = self._dobj.unused_data
+                    self._dobj = self._dctx.decompressobj()
+                    self._in_frame = False
+                else:
+                    data = b""
+        return True
+
+    def readinto(self, b) -> int:  # noqa: ANN001
+        if not self._fill():
+            return 0
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
 
 
 def iter_json_lines(path: str | Path) -> Iterator[tuple[int, Any]]:
@@ -57,8 +103,7 @@ def _iter_json_lines_tolerant(path: str | Path) -> Iterator[tuple[int, Any]]:
     lineno = 0
     try:
         with open_text_read(path) as raw:
-            for lineno, line in enumerate(io.BufferedReader(raw, buffer_size=1 << 20)  # type: ignore[arg-type]
-                                          if path.suffix == ".zst" else raw, start=1):
+            for lineno, line in enumerate(raw, start=1):
                 if not line.strip():
                     continue
                 try:
@@ -88,6 +133,13 @@ def iter_parquet_rows(path: str | Path, batch_size: int = 1024) -> Iterator[tupl
         for batch in pf.iter_batches(batch_size=batch_size):
             for rec in batch.to_pylist():
                 row += 1
+                meta = rec.get("metadata")
+                if isinstance(meta, str):  # written by write_parquet_documents as JSON text
+                    try:
+                        rec["metadata"] = json.loads(meta) if meta else {}
+                    except json.JSONDecodeError as e:
+                        raise FormatError(f"metadata is not JSON: {e}", path=path, line=row,
+                                          field="metadata") from e
                 yield row, rec
     except (pa.ArrowInvalid, OSError) as e:
         raise FormatError(f"unreadable Parquet file: {e}", path=path) from e
@@ -107,7 +159,8 @@ def iter_documents(path: str | Path) -> Iterator[tuple[int, Document]]:
 
 
 def expand_inputs(inputs: str | Path | Iterable[str | Path]) -> list[Path]:
-    """Globs, folders (searched recursively for JSON-lines files) and files, sorted and deduplicated."""
+    """Globs, folders (searched recursively for document files, hidden ones left out) and files,
+    sorted and deduplicated."""
     items = [inputs] if isinstance(inputs, str | Path) else list(inputs)
     found: set[Path] = set()
     for item in items:
@@ -116,7 +169,9 @@ def expand_inputs(inputs: str | Path | Iterable[str | Path]) -> list[Path]:
         if any(ch in s for ch in "*?["):
             found.update(Path(m) for m in glob.glob(s, recursive=True) if os.path.isfile(m))
         elif p.is_dir():
-            found.update(f for f in p.rglob("*") if f.is_file() and f.name.endswith(DOCUMENT_SUFFIXES))
+            # hidden entries (done-markers in ``.done/``, editor files) are never documents
+            found.update(f for f in p.rglob("*") if f.is_file() and f.name.endswith(DOCUMENT_SUFFIXES)
+                         and not any(part.startswith(".") for part in f.relative_to(p).parts))
         elif p.is_file():
             found.add(p)
         else:
@@ -167,6 +222,13 @@ def write_documents(path: str | Path, docs: Iterable[Document | dict[str, Any]])
     return n
 
 
+def _columns(rows: list[dict[str, Any]], schema: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_arrays([pa.array([r[name] for r in rows], type=schema.field(name).type)
+                                 for name in schema.names], schema=schema)
+
+
 def write_parquet_documents(path: str | Path, docs: Iterable[Document | dict[str, Any]],
                             rows_per_group: int = 4096) -> int:
     """Parquet with the Dolma columns (``metadata`` as a JSON string, so any object round-trips)."""
@@ -176,24 +238,26 @@ def write_parquet_documents(path: str | Path, docs: Iterable[Document | dict[str
     schema = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string()),
                         ("added", pa.string()), ("created", pa.string()), ("metadata", pa.string())])
     n = 0
-    with atomic_output(path, "wb") as raw:
-        writer = pq.ParquetWriter(raw, schema)
-        batch: list[dict[str, Any]] = []
-
-        def flush() -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    batch: list[dict[str, Any]] = []
+    try:
+        # pyarrow writes a path natively; through a Python file object it is many times slower.
+        with pq.ParquetWriter(str(tmp), schema) as writer:
+            for doc in docs:
+                obj = doc.to_json() if isinstance(doc, Document) else dict(doc)
+                obj["metadata"] = json.dumps(obj.get("metadata") or {}, ensure_ascii=False)
+                batch.append({k: obj.get(k) for k in schema.names})
+                n += 1
+                if len(batch) >= rows_per_group:
+                    writer.write_table(_columns(batch, schema))
+                    batch.clear()
             if batch:
-                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                batch.clear()
-
-        for doc in docs:
-            obj = doc.to_json() if isinstance(doc, Document) else dict(doc)
-            obj["metadata"] = json.dumps(obj.get("metadata") or {}, ensure_ascii=False)
-            batch.append({k: obj.get(k) for k in schema.names})
-            n += 1
-            if len(batch) >= rows_per_group:
-                flush()
-        flush()
-        writer.close()
+                writer.write_table(_columns(batch, schema))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return n
 
 
@@ -232,9 +296,11 @@ class ErrorLog:
         return {"counts": dict(self.counts), "messages": list(self.messages)}
 
 
-def _error_kind(message: str) -> str:
-    for key, kind in (("invalid UTF-8", "invalid_utf8"), ("malformed JSON", "malformed_json"),
-                      ("missing required field", "missing_field"), ("truncated", "truncated_file"),
+def _error_kind(error: FormatError) -> str:
+    message = str(error)
+    if "missing required field" in message and error.field:
+        return f"missing_{error.field}"
+    for key, kind in (("invalid UTF-8", "invalid_utf8"), ("malformed JSON", "malformed_json"), ("truncated", "truncated_file"),
                       ("duplicate id", "duplicate_id"), ("empty file", "empty_file"),
                       ("Parquet", "bad_parquet")):
         if key in message:
@@ -248,7 +314,7 @@ def read_documents(path: str | Path, *, on_error: str = "raise", errors: ErrorLo
 
     ``on_error="raise"``: the first bad line raises :class:`FormatError` naming file and line.
     ``on_error="skip"``: bad lines are skipped and counted in ``errors`` by kind (``malformed_json``,
-    ``invalid_utf8``, ``missing_field``, ``duplicate_id``, ``truncated_file`` (the rest of the file
+    ``invalid_utf8``, ``missing_id``/``missing_text``, ``duplicate_id``, ``truncated_file`` (the rest of the file
     is lost and counted once), ``empty_file``). Duplicate ids are checked within the file."""
     if on_error not in ON_ERROR_CHOICES:
         raise ValueError(f"on_error must be one of {ON_ERROR_CHOICES}, got {on_error!r}")
@@ -274,7 +340,7 @@ def read_documents(path: str | Path, *, on_error: str = "raise", errors: ErrorLo
         except FormatError as e:
             if on_error == "raise":
                 raise
-            errors.add(_error_kind(str(e)), str(e))
+            errors.add(_error_kind(e), str(e))
             bad += 1
             if e.line is None:  # the stream itself is broken: nothing more can be read from it
                 return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ def run_recipe(recipe: RecipeConfig, *, progress: bool = True, ray_address: str 
                console: Console | None = None) -> dict[str, Any]:
     from dolma_tools.taggers.run import tag
 
-    console = console or Console()
+    console = console or Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
     if not recipe.mix.documents:
         raise ValueError("the recipe has no documents: set mix.documents (e.g. --documents PATH)")
     resolve_attributes_root(recipe)

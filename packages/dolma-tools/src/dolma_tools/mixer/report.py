@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -11,7 +12,7 @@ from dolma_tools.executor import RunSummary
 
 
 def print_run(summary: RunSummary, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
     j = summary.to_json()
     console.print(f"[bold]{summary.description}[/]: {j['finished']} files done, {j['resumed']} resumed, "
                   f"{j['failed']} failed on {summary.engine} x{summary.processes}; {j['docs']:,} docs in "
@@ -21,7 +22,7 @@ def print_run(summary: RunSummary, console: Console | None = None) -> None:
 
 
 def print_errors(errors: dict[str, Any], console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
     counts = errors.get("counts", {})
     if not counts:
         return
@@ -31,7 +32,7 @@ def print_errors(errors: dict[str, Any], console: Console | None = None) -> None
 
 
 def print_mix(sources: dict[str, dict[str, Any]], console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
     t = Table(title="documents kept and removed per source")
     for col in ("source", "docs", "kept", "removed", "kept %", "written", "chars in", "chars out"):
         t.add_column(col, justify="left" if col == "source" else "right")

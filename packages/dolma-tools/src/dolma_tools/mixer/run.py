@@ -70,7 +70,7 @@ def copies_for(doc_id: str, source: str, rate: float, seed: int) -> int:
     frac = rate - whole
     if frac <= 0:
         return int(whole)
-    u = xxhash.xxh64_intdigest(f"{seed}\x00{source}\x00{doc_id}") / 2.0**64
+    u = xxhash.xxh64_intdigest(f"{seed}\x00{source}\x00{doc_id}".encode()) / 2.0**64
     return int(whole) + (1 if u < frac else 0)
 
 
