@@ -71,3 +71,21 @@ def make_corpus_tokens(folder: Path, per_source: int = 12, max_tokens_per_doc: i
 @pytest.fixture(scope="session")
 def corpus_tokens(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_corpus_tokens(tmp_path_factory.mktemp("tokens"))
+
+
+def run_overrides(tokens: Path, run_dir: Path) -> list[str]:
+    """The small pretraining run every trainer test shares: 8 steps of 4 x 32 tokens."""
+    return [*TINY_MODEL, f"data.paths=[{tokens}]", f"trainer.run_dir={run_dir}", "data.seq_len=32",
+            "data.global_batch_size=4", "data.micro_batch_size=2", "trainer.max_steps=8",
+            "trainer.checkpoint.every=3", "optim.warmup_steps=2", "optim.lr=1e-2"]
+
+
+@pytest.fixture(scope="session")
+def reference_run(corpus_tokens: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """That run, uninterrupted, in one process; returns its run dir."""
+    from olmo_core.config.load import compose_run_config, to_objects
+    from olmo_core.train.build import build_trainer
+
+    run_dir = tmp_path_factory.mktemp("reference_run")
+    build_trainer(to_objects(compose_run_config("tiny", run_overrides(corpus_tokens, run_dir)))).fit()
+    return run_dir

@@ -44,7 +44,8 @@ def small_model(seed: int = 0) -> OLMo:
 
 def make_trainer(model: torch.nn.Module, steps: list, tmp_path, *, loss_fn=None, **cfg: Any) -> Trainer:  # type: ignore[no-untyped-def]
     optim_cfg = OptimConfig(lr=1e-2, warmup_steps=0, scheduler="constant", max_grad_norm=cfg.pop("max_grad_norm", None))
-    tcfg = TrainerConfig(run_dir=str(tmp_path), max_steps=len(steps), resume="none", callbacks={}, **cfg)
+    cfg.setdefault("resume", "none")
+    tcfg = TrainerConfig(run_dir=str(tmp_path), max_steps=len(steps), callbacks={}, **cfg)
     return Trainer(model=model, optimizer=build_optimizer(model, optim_cfg), loss_fn=loss_fn or LanguageModelingLoss(),
                    loader=ListLoader(steps), cfg=tcfg, optim_cfg=optim_cfg)
 

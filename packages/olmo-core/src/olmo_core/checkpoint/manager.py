@@ -95,8 +95,8 @@ class CheckpointManager:
     def prune(self) -> list[Path]:
         ckpts = list_checkpoints(self.run_dir)
         pe = self.cfg.permanent_every
-        removable = [(s, p) for s, p in ckpts if not (pe and s % pe == 0)]
-        doomed = removable[:-self.cfg.keep_last] if self.cfg.keep_last > 0 else removable
+        recent = {s for s, _p in ckpts[-self.cfg.keep_last:]} if self.cfg.keep_last > 0 else set()
+        doomed = [(s, p) for s, p in ckpts if s not in recent and not (pe and s % pe == 0)]
         for _s, p in doomed:
             shutil.rmtree(p, ignore_errors=True)
         return [p for _s, p in doomed]

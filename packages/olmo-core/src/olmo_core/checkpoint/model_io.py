@@ -140,7 +140,19 @@ def load_model_checkpoint(path: str | Path, device: str | torch.device = "cpu", 
     manifest = validate_checkpoint(path, verify_hashes=verify_hashes)
     cfg = read_model_config(path)
     if manifest.sharded or not (path / WEIGHTS_FILE).is_file():
-        raise InterfaceError(f"{path}: sharded checkpoint (model/); this reader handles {WEIGHTS_FILE} only")
+        if not (path / "model").is_dir():
+            raise InterfaceError(f"{path}: neither {WEIGHTS_FILE} nor sharded model/ weights")
+        # Sharded (torch.distributed.checkpoint) weights of a training checkpoint, read in one process.
+        from olmo_core.checkpoint.train_state import load_sharded_weights
+
+        with torch.device("meta"):
+            model = OLMo(cfg)
+        model.to_empty(device=device)
+        model.tie_weights()
+        load_sharded_weights(model, path / "model")
+        if dtype is not None:
+            model.to(dtype=dtype)
+        return model
     with torch.device("meta"):
         model = OLMo(cfg)
     load_model_state(model, load_file(str(path / WEIGHTS_FILE), device=str(device)), source=str(path / WEIGHTS_FILE),

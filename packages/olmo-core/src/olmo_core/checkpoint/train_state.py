@@ -37,10 +37,24 @@ def _dcp_quiet() -> Iterator[None]:
         yield
 
 
+def _tied_names(model: nn.Module) -> set[str]:
+    """Names of parameters that are another parameter under a second name (a tied output head)."""
+    seen: dict[int, str] = {}
+    tied = set()
+    for name, p in model.named_parameters(remove_duplicate=False):
+        if id(p) in seen:
+            tied.add(name)
+        else:
+            seen[id(p)] = name
+    return tied
+
+
 def full_model_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """All weights gathered on CPU (every rank gets them; only rank 0 needs to write them)."""
+    """All weights gathered on CPU under olmo-core names (every rank gets them; rank 0 writes them).
+    A tied head is stored once, as its embedding, like ``model_io`` does."""
     sd = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
-    return {k: v.detach().contiguous() for k, v in sd.items()}
+    tied = {n.replace("module.", "", 1) for n in _tied_names(model)}
+    return {k: v.detach().contiguous() for k, v in sd.items() if k not in tied}
 
 
 def save_model_weights(model: nn.Module, folder: Path, *, sharded: bool) -> None:
@@ -52,21 +66,25 @@ def save_model_weights(model: nn.Module, folder: Path, *, sharded: bool) -> None
     if get_rank() == 0:
         from safetensors.torch import save_file
 
-        # Tied weights share storage, which safetensors refuses; a copy per name keeps every key.
-        save_file({k: v.clone() for k, v in sd.items()}, str(folder / "model.safetensors"))
+        save_file(sd, str(folder / "model.safetensors"), metadata={"format": "pt"})
 
 
 def load_model_weights(model: nn.Module, folder: Path) -> None:
     if (folder / "model").is_dir():
-        sd = get_model_state_dict(model)
-        with _dcp_quiet():
-            dcp.load({"model": sd}, checkpoint_id=str(folder / "model"))
-        set_model_state_dict(model, sd)
+        load_sharded_weights(model, folder / "model")
         return
     from safetensors.torch import load_file
 
     sd = load_file(str(folder / "model.safetensors"))
     set_model_state_dict(model, sd, options=StateDictOptions(full_state_dict=True, strict=False))
+
+
+def load_sharded_weights(model: nn.Module, model_dir: Path) -> None:
+    """Fill ``model`` (any world size, including one process without a process group) from DCP shards."""
+    sd = get_model_state_dict(model)
+    with _dcp_quiet():
+        dcp.load({"model": sd}, checkpoint_id=str(model_dir))
+    set_model_state_dict(model, sd)
 
 
 def save_train_state(folder: Path, *, model: nn.Module, optimizer: torch.optim.Optimizer,
