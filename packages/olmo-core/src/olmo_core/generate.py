@@ -90,11 +90,12 @@ def generate(model: nn.Module, prompts: list[list[int]], max_new_tokens: int, *,
     length = width
     for _ in range(max_new_tokens):
         if cache is None:
-            logits = model(ids[:, :length], doc_ids=doc_ids[:, :length], position_ids=positions[:, :length])
+            logits = model(ids[:, :length], doc_ids=doc_ids[:, :length], position_ids=positions[:, :length],
+                           logits_to_keep=1)
         else:
             start = cache.length
             logits = model(ids[:, start:length], doc_ids=doc_ids[:, start:length],
-                           position_ids=positions[:, start:length], kv_cache=cache)
+                           position_ids=positions[:, start:length], kv_cache=cache, logits_to_keep=1)
         tokens = next_tokens(logits[:, -1, :vocab].float(), temperature=temperature, top_p=top_p,
                              generator=generator)
         ids[:, length] = tokens

@@ -96,10 +96,13 @@ class OLMo(nn.Module):
     # -- forward -----------------------------------------------------------------------------------
 
     def forward(self, input_ids: torch.Tensor, *, doc_ids: torch.Tensor | None = None,
-                position_ids: torch.Tensor | None = None, kv_cache: KVCache | None = None) -> torch.Tensor:
+                position_ids: torch.Tensor | None = None, kv_cache: KVCache | None = None,
+                logits_to_keep: int = 0) -> torch.Tensor:
         """``doc_ids [B, T]``: a token attends only to earlier tokens with the same id (packed
         documents). ``position_ids [B, T]`` default to ``0..T-1`` (after the cache's length).
-        ``kv_cache``: keys/values of earlier calls; this call appends to it."""
+        ``kv_cache``: keys/values of earlier calls; this call appends to it. ``logits_to_keep > 0``:
+        the head runs on the last that many positions only (generation's prefill needs one; the
+        full ``[B, T, V]`` head would cost more than the rest of the model)."""
         if input_ids.dim() != 2:
             raise ValueError(f"input_ids must be [batch, seq], got shape {tuple(input_ids.shape)}")
         b, t = input_ids.shape
@@ -118,6 +121,8 @@ class OLMo(nn.Module):
         h = self.embeddings(input_ids)
         for block in self.blocks:
             h = block(h, position_ids, mask=mask, is_causal=is_causal, kv_cache=kv_cache)
+        if logits_to_keep > 0:
+            h = h[:, -logits_to_keep:]
         logits = self.lm_head(self.norm(h))
         if kv_cache is not None:
             kv_cache.advance(t)
