@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("dolma_tools.commands.list", "list taggers, recipes and executors"),
     "dedupe": ("dolma_tools.commands.dedupe", "mark duplicates: Bloom filter (ids, documents, paragraphs) or MinHash"),
     "analyze": ("dolma_tools.commands.analyze", "corpus statistics: sizes, attributes, languages, duplicates, n-grams"),
+    "pipeline": ("dolma_tools.commands.pipeline", "tag, filter, dedupe, mix and tokenize in one command, with a funnel"),
 }
 
 EPILOG = """examples:

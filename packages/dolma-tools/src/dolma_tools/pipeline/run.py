@@ -1,0 +1,151 @@
+"""``run_pipeline``: tag -> filter (mix) -> dedupe -> mix -> tokens, resumable step by step.
+
+Each step writes ``<work_dir>/steps/<step>.json`` when it completes, holding a key made of its own
+config and the keys of the steps before it, and its per-source counts. A second run skips every step
+whose record matches (a changed config reruns that step and the ones after it); inside a step, tag,
+mix and tokens also resume per file. Layout under ``work_dir``: ``attributes/<set>/`` (tags of the
+raw documents), ``filtered/`` (first mix), ``dedupe_attributes/<set>/``, ``deduped/`` (second mix),
+``tokens/`` (the token arrays), ``funnel.json`` and ``funnel.png``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from dolma_tools.pipeline.config import PipelineConfig
+from dolma_tools.pipeline.funnel import build_funnel, plot_funnel, print_funnel
+
+
+class Steps:
+    """Completion records of the steps of one work folder."""
+
+    def __init__(self, work: Path, console: Console) -> None:
+        self.dir = work / "steps"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.console = console
+        self.key = ""
+
+    def run(self, name: str, config: Any, fn: Any) -> dict[str, Any]:
+        self.key = hashlib.sha256(json.dumps([self.key, name, config], sort_keys=True, default=str)
+                                  .encode()).hexdigest()[:16]
+        path = self.dir / f"{name}.json"
+        if path.is_file():
+            record = json.loads(path.read_text())
+            if record.get("key") == self.key:
+                self.console.print(f"[bold]{name}[/]: done earlier, skipped")
+                return record["result"]
+        t0 = time.perf_counter()
+        self.console.rule(f"[bold]{name}")
+        result = fn()
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps({"key": self.key, "seconds": round(time.perf_counter() - t0, 2),
+                                   "result": result}, indent=2, default=str))
+        os.replace(tmp, path)
+        self.console.print(f"[bold]{name}[/]: {time.perf_counter() - t0:.1f}s")
+        return result
+
+
+def _check(summary: Any) -> None:
+    if not summary.ok:
+        raise RuntimeError(f"{summary.description}: {len(summary.failures)} files failed: "
+                           + "; ".join(f"{k}: {v}" for k, v in list(summary.failures.items())[:3]))
+
+
+def _mix(documents: list[str], attributes: list[str], attributes_root: Path, destination: Path,
+         cfg: dict[str, Any], processes: int, progress: bool) -> dict[str, Any]:
+    from dolma_tools.mixer.config import mix_config_from_dict
+    from dolma_tools.mixer.run import aggregate, mix
+
+    mc = mix_config_from_dict({**cfg, "documents": documents, "attributes": attributes,
+                               "attributes_root": str(attributes_root), "destination": str(destination)})
+    summary = mix(mc, processes=processes, progress=progress)
+    _check(summary)
+    sources, errors = aggregate(summary)
+    return {"before": {s: {"documents": v["docs"], "characters": v["chars_in"]} for s, v in sources.items()},
+            "after": {s: {"documents": v["written"], "characters": v["chars_out"]} for s, v in sources.items()},
+            "removed_by": {s: v["removed_by"] for s, v in sources.items()}, "errors": errors}
+
+
+def run_pipeline(config: PipelineConfig, *, console: Console | None = None) -> dict[str, Any]:
+    console = console or Console(soft_wrap=True, width=None if sys.stdout.isatty() else 220)
+    t0 = time.perf_counter()
+    work = Path(config.work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    steps = Steps(work, console)
+    p, progress = config.processes, config.progress
+    docs = list(config.documents)
+    tag_sets = [t.experiment for t in config.tag]
+
+    def do_tag() -> dict[str, Any]:
+        from dolma_tools.taggers.run import tag
+
+        out = {}
+        for t in config.tag:
+            s = tag(docs, list(t.taggers), experiment=t.experiment, attributes_root=work / "attributes",
+                    processes=p, progress=progress)
+            _check(s)
+            out[t.experiment] = s.to_json()
+        return out
+
+    steps.run("tag", [docs, [asdict(t) for t in config.tag]], do_tag)
+
+    filter_cfg = asdict(config.filter)
+    filtered = steps.run("filter", filter_cfg, lambda: _mix(
+        docs, tag_sets, work / "attributes", work / "filtered", filter_cfg, p, progress))
+
+    bloom = config.dedupe.bloom
+    minhash = config.dedupe.minhash
+
+    def do_dedupe() -> dict[str, Any]:
+        from dataclasses import replace
+
+        from dolma_tools.dedupe import dedupe_files
+        from dolma_tools.dedupe.minhash import minhash_dedupe
+
+        root = work / "dedupe_attributes"
+        shutil.rmtree(root, ignore_errors=True)  # attributes must match the filtered documents exactly
+        out = {"bloom": dedupe_files(work / "filtered", replace(bloom, processes=p), destination=root / bloom.name,
+                                     progress=progress)}
+        out["bloom"].pop("per_file", None)
+        if config.dedupe.minhash_enabled:
+            out["minhash"] = minhash_dedupe(work / "filtered", replace(minhash, processes=p),
+                                            destination=root / minhash.name)
+        return out
+
+    dd = steps.run("dedupe", asdict(config.dedupe), do_dedupe)
+    sets = [bloom.name] + ([minhash.name] if config.dedupe.minhash_enabled else [])
+    dedupe_mix = {"span_replacement": [{"name": "duplicate_paragraphs", "attribute": dd["bloom"]["attribute"],
+                                        "replacement": "", "min_score": 0.5}],
+                  "exclude": ({"near_duplicate": f"count('{dd['minhash']['attribute']}') > 0"}
+                              if config.dedupe.minhash_enabled else {})}
+    deduped = steps.run("mix", dedupe_mix, lambda: _mix(
+        [str(work / "filtered")], sets, work / "dedupe_attributes", work / "deduped", dedupe_mix, p, progress))
+
+    def do_tokens() -> dict[str, Any]:
+        from dolma_tools.tokens import tokenize_files
+
+        t = config.tokens
+        return tokenize_files(work / "deduped", work / "tokens", tokenizer=t.tokenizer,
+                              max_tokens_per_file=t.max_tokens_per_file, batch_size=t.batch_size, processes=p,
+                              shuffle_seed=t.shuffle_seed, progress=progress)
+
+    tokens = steps.run("tokens", asdict(config.tokens), do_tokens)
+
+    funnel = build_funnel([("raw", filtered["before"]), ("filter", filtered["after"]), ("dedupe", deduped["after"])],
+                          tokens["per_source"])
+    funnel["seconds"] = round(time.perf_counter() - t0, 2)
+    (work / "funnel.json").write_text(json.dumps(funnel, indent=2) + "\n")
+    png = plot_funnel(funnel, work / "funnel.png")
+    print_funnel(funnel, console)
+    console.print(f"token arrays: {work / 'tokens'} ({len(tokens['shards'])} shards); funnel plot: {png}; "
+                  f"{funnel['seconds']:.1f}s in all")
+    return {"funnel": funnel, "tokens": tokens, "dedupe": dd, "work_dir": str(work), "funnel_png": str(png)}
