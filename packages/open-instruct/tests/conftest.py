@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from instruct_data import SHARED, head, write_jsonl
+from instruct_data import head, write_jsonl
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -18,7 +18,7 @@ torch.set_num_threads(2)
 def tokenizer():
     from open_instruct.tokenizer import load_tokenizer
 
-    return load_tokenizer(SHARED / "tokenizers" / "allenai_gpt-neox-olmo-dolma-v1_5.json")
+    return load_tokenizer()
 
 
 @pytest.fixture(scope="session")

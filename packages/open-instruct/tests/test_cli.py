@@ -25,3 +25,10 @@ def test_every_command_has_help() -> None:
         proc = subprocess.run([sys.executable, "-m", "open_instruct.cli", name, "--help"], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         assert f"open-instruct {name}" in proc.stdout
+
+
+def test_preset_names_in_help_are_the_registered_ones() -> None:
+    from open_instruct.commands.sft import PRESET_NAMES
+    from open_instruct.train.presets import RUN_PRESETS
+
+    assert set(PRESET_NAMES) == set(RUN_PRESETS)

@@ -10,7 +10,11 @@ import importlib
 import sys
 
 #: name -> (module, one-line help). A command is listed here once its module exists.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "sft": ("open_instruct.commands.sft", "supervised fine-tuning on chat data (Tulu template, packed)"),
+    "dpo": ("open_instruct.commands.dpo", "preference tuning: dpo, dpo_norm, ipo, simpo, hinge"),
+    "pref-acc": ("open_instruct.commands.pref_acc", "held-out preference accuracy of a checkpoint"),
+}
 
 EPILOG = """examples:
   open-instruct --help

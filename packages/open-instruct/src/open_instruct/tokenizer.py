@@ -53,12 +53,7 @@ def load_tokenizer(path: str | Path | None = None) -> ChatTokenizer:
     if path is None:
         from olmo_core.tokenizer import load_olmo_tokenizer
 
-        tok = load_olmo_tokenizer()
-        tokenizer = tok if isinstance(tok, Tokenizer) else getattr(tok, "tokenizer", None) or getattr(
-            tok, "_tokenizer", tok)
-        if not isinstance(tokenizer, Tokenizer):
-            raise TypeError(f"olmo_core.tokenizer.load_olmo_tokenizer returned {type(tok)!r}, "
-                            "expected a tokenizers.Tokenizer")
+        tokenizer = load_olmo_tokenizer()
     else:
         p = Path(path)
         if p.is_dir():

@@ -36,3 +36,12 @@ def test_bad_record_names_file_and_line(tmp_path) -> None:
     with pytest.raises(DataFormatError, match="unknown file type"):
         (tmp_path / "x.csv").write_text("a,b\n")
         read_records(tmp_path / "x.csv", "sft")
+
+
+def test_preference_file_as_sft_gives_prompt_plus_chosen(tmp_path) -> None:
+    rows = head("dpo.jsonl.zst", 5)
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    recs = read_records(path, "sft", cache_dir=tmp_path / "c")
+    assert [[m.content for m in r.messages] for r in recs] == \
+        [[m["content"] for m in r["prompt"] + r["chosen"]] for r in rows]

@@ -46,14 +46,20 @@ def pack_units(unit_lengths: Sequence[int], max_length: int, *, open_rows: int =
     return rows
 
 
+def row_length(data: TokenizedData, max_length: int) -> int:
+    """Tokens per packed row: ``max_length`` bounds each sequence, so a DPO row must hold two."""
+    return max_length * data.group_size
+
+
 def unit_lengths(data: TokenizedData) -> np.ndarray:
     return data.lengths.reshape(-1, data.group_size).sum(axis=1)
 
 
 def pack_dataset(data: TokenizedData, max_length: int, order: Sequence[int] | None = None) -> list[list[int]]:
-    """Rows of unit indices (examples or pairs), units taken in ``order``."""
+    """Rows of unit indices (examples or pairs), units taken in ``order``; ``max_length`` is the
+    per-sequence limit the data was tokenized with."""
     order = np.arange(data.num_examples) if order is None else np.asarray(order)
-    rows = pack_units(unit_lengths(data)[order], max_length)
+    rows = pack_units(unit_lengths(data)[order], row_length(data, max_length))
     return [[int(order[i]) for i in row] for row in rows]
 
 

@@ -1,7 +1,8 @@
 """Reading chat examples and preference pairs from JSON lines or Parquet through ``datasets``.
 
 Records are validated by the contracts in ``open_instruct.interfaces``; a bad record raises
-``DataFormatError`` naming the file and its 1-based line (row, for Parquet)."""
+``DataFormatError`` naming the file and its 1-based line (row, for Parquet). Read as SFT data, a
+preference file gives its ``prompt + chosen`` conversations."""
 
 from __future__ import annotations
 
@@ -49,7 +50,13 @@ def parse_records(rows: list[dict], kind: Kind, *, where: str) -> list[ChatExamp
     for i, row in enumerate(rows):
         # datasets fills keys missing from a record with None; the contracts treat them as absent.
         obj = {k: v for k, v in row.items() if v is not None}
-        out.append(cls.from_json(obj, where=f"{where}:{line} {i + 1}"))
+        loc = f"{where}:{line} {i + 1}"
+        if kind == "sft" and "messages" not in obj and "chosen" in obj:
+            # SFT on the chosen side of preference data (prompt + chosen), as Zephyr-style recipes do.
+            pair = PreferencePair.from_json(obj, where=loc)
+            out.append(ChatExample(pair.prompt + pair.chosen, id=pair.id, source=pair.source))
+            continue
+        out.append(cls.from_json(obj, where=loc))
     return out
 
 

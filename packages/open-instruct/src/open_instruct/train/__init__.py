@@ -1,0 +1,1 @@
+"""SFT and DPO on olmo-core's Trainer: loss objects, batch sources, configs and presets."""

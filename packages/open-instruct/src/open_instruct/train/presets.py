@@ -1,0 +1,114 @@
+"""Run presets named after the published recipes, plus ``tiny`` ones that run on a CPU in seconds.
+
+* ``tulu2_sft_olmo_7b``: OLMo-7B-Instruct's SFT on the Tulu 2 recipe: lr 2e-6, 3 epochs, linear
+  warmup over 3% of the steps then linear decay to 0, 2048 tokens, effective batch 128, no weight
+  decay, AdamW (0.9, 0.999, eps 1e-8).
+* ``tulu2_dpo_olmo_7b``: DPO as in Tulu 2 / OLMo-7B-Instruct: sigmoid loss, beta 0.1, lr 5e-7,
+  3 epochs, warmup 10%, effective batch 32 pairs, 2048 tokens.
+* ``tulu3_dpo_norm_olmo_7b``: Tulu 3's length-normalised DPO: ``dpo_norm``, beta 5, lr 5e-7,
+  1 epoch, warmup 10%, batch 128 pairs, 2048 tokens.
+* ``tiny_sft`` / ``tiny_dpo``: the same shapes at CPU size on ``../shared/data/instruct``.
+
+Each is stored in hydra's ConfigStore under its name; ``compose_config`` applies overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from hydra.core.config_store import ConfigStore
+
+from open_instruct.train.config import (
+    DPO_DATA,
+    SFT_DATA,
+    BatchConfig,
+    InstructDataConfig,
+    InstructRunConfig,
+    PreferenceConfig,
+)
+
+RUN_PRESETS: dict[str, Callable[[], InstructRunConfig]] = {}
+
+
+def register_preset(name: str) -> Callable[[Callable[[], InstructRunConfig]], Callable[[], InstructRunConfig]]:
+    def wrap(fn: Callable[[], InstructRunConfig]) -> Callable[[], InstructRunConfig]:
+        RUN_PRESETS[name] = fn
+        ConfigStore.instance().store(name=name, node=fn())
+        return fn
+    return wrap
+
+
+def _with(cfg: InstructRunConfig, **changes) -> InstructRunConfig:
+    for key, value in changes.items():
+        obj = cfg
+        *path, last = key.split(".")
+        for p in path:
+            obj = getattr(obj, p)
+        setattr(obj, last, value)
+    return cfg
+
+
+@register_preset("tulu2_sft_olmo_7b")
+def tulu2_sft_olmo_7b() -> InstructRunConfig:
+    cfg = InstructRunConfig(kind="sft", init_from="checkpoints/olmo_7b", warmup_ratio=0.03,
+                            data=InstructDataConfig(sources=[SFT_DATA], max_length=2048),
+                            batch=BatchConfig(global_batch_size=128, micro_batch_size=2, epochs=3))
+    return _with(cfg, **{"optim.lr": 2e-6, "trainer.run_dir": "runs/tulu2_sft_olmo_7b",
+                         "parallel.param_dtype": "bfloat16", "parallel.activation_checkpointing": "full"})
+
+
+@register_preset("tulu2_dpo_olmo_7b")
+def tulu2_dpo_olmo_7b() -> InstructRunConfig:
+    cfg = InstructRunConfig(kind="dpo", init_from="runs/tulu2_sft_olmo_7b", warmup_ratio=0.1,
+                            data=InstructDataConfig(sources=[DPO_DATA], max_length=2048),
+                            batch=BatchConfig(global_batch_size=32, micro_batch_size=1, epochs=3),
+                            dpo=PreferenceConfig(loss="dpo", beta=0.1))
+    return _with(cfg, **{"optim.lr": 5e-7, "trainer.run_dir": "runs/tulu2_dpo_olmo_7b",
+                         "parallel.param_dtype": "bfloat16", "parallel.activation_checkpointing": "full"})
+
+
+@register_preset("tulu3_dpo_norm_olmo_7b")
+def tulu3_dpo_norm_olmo_7b() -> InstructRunConfig:
+    cfg = tulu2_dpo_olmo_7b()
+    cfg.dpo = PreferenceConfig(loss="dpo_norm", beta=5.0)
+    cfg.batch = BatchConfig(global_batch_size=128, micro_batch_size=1, epochs=1)
+    cfg.trainer.run_dir = "runs/tulu3_dpo_norm_olmo_7b"
+    return cfg
+
+
+@register_preset("tiny_sft")
+def tiny_sft() -> InstructRunConfig:
+    cfg = InstructRunConfig(kind="sft", init_from="tiny", warmup_ratio=0.03,
+                            data=InstructDataConfig(sources=[f"{SFT_DATA}:2000"], max_length=512),
+                            batch=BatchConfig(global_batch_size=32, micro_batch_size=32, epochs=1))
+    return _with(cfg, **{"optim.lr": 1e-3, "trainer.run_dir": "runs/tiny_sft",
+                         "trainer.checkpoint.every": 100})
+
+
+@register_preset("tiny_dpo")
+def tiny_dpo() -> InstructRunConfig:
+    cfg = InstructRunConfig(kind="dpo", init_from="runs/tiny_sft", warmup_ratio=0.1,
+                            data=InstructDataConfig(sources=[f"{DPO_DATA}:1200"], max_length=512, holdout=200),
+                            batch=BatchConfig(global_batch_size=16, micro_batch_size=16, epochs=1),
+                            dpo=PreferenceConfig(loss="dpo", beta=0.1))
+    return _with(cfg, **{"optim.lr": 5e-4, "trainer.run_dir": "runs/tiny_dpo", "trainer.checkpoint.every": 100})
+
+
+def compose_config(preset: str, overrides: list[str] | None = None) -> InstructRunConfig:
+    """The preset with hydra overrides applied (``optim.lr=1e-5 data.sources=[a.jsonl:50%]``)."""
+    from hydra import compose, initialize
+    from omegaconf import OmegaConf
+
+    if preset not in RUN_PRESETS:
+        raise ValueError(f"--preset {preset!r}: unknown; known: {', '.join(RUN_PRESETS)}")
+    with initialize(version_base=None, config_path=None):
+        cfg = compose(config_name=preset, overrides=list(overrides or []))
+    out = OmegaConf.to_object(cfg)
+    assert isinstance(out, InstructRunConfig)
+    if out.kind not in ("sft", "dpo"):
+        raise ValueError(f"kind={out.kind!r}: must be sft or dpo")
+    return out
+
+
+def as_dict(cfg: InstructRunConfig) -> dict:
+    return dataclasses.asdict(cfg)
