@@ -10,8 +10,9 @@ import torch
 from transformers import AutoModelForCausalLM, OlmoeConfig, OlmoeForCausalLM
 
 from olmo_core.checkpoint.model_io import load_model_checkpoint, model_state_for_save, save_model_checkpoint
-from olmo_core.convert import converter_for_config, from_hf, to_hf
+from olmo_core.convert import converter_for_config, from_hf
 from olmo_core.model import OLMo
+from olmoe.cli import main
 from olmoe.presets import get_olmoe_preset
 
 
@@ -48,12 +49,12 @@ def test_to_hf_in_memory_matches_transformers_logits(model: OLMo) -> None:
 
 def test_folder_round_trip_through_transformers(model: OLMo, tmp_path: Path) -> None:
     save_model_checkpoint(model, tmp_path / "ckpt")
-    to_hf(tmp_path / "ckpt", tmp_path / "hf", tokenizer=None)
+    assert main(["convert", "to-hf", str(tmp_path / "ckpt"), str(tmp_path / "hf"), "--tokenizer", "none"]) == 0
     hf = AutoModelForCausalLM.from_pretrained(tmp_path / "hf", dtype=torch.float32).eval()
     assert type(hf).__name__ == "OlmoeForCausalLM"
     with torch.no_grad():
         assert (model(IDS) - hf(IDS).logits).abs().max().item() < 1e-4
-    from_hf(tmp_path / "hf", tmp_path / "back")
+    assert main(["convert", "from-hf", str(tmp_path / "hf"), str(tmp_path / "back")]) == 0
     back = load_model_checkpoint(tmp_path / "back").eval()
     assert back.config.feed_forward == model.config.feed_forward
     for (n, a), (_, b) in zip(model.state_dict().items(), back.state_dict().items()):

@@ -13,6 +13,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("olmoe.commands.analyze", "router saturation, co-activation, domain and vocabulary specialization"),
     "upcycle": ("olmoe.commands.upcycle", "turn a dense olmo-core checkpoint into an MoE one"),
+    "convert": ("olmoe.commands.convert", "HF OlmoeForCausalLM to/from olmo-core checkpoints (olmo-core convert + MoE)"),
     "train": ("olmoe.commands.train", "olmo-core train with the olmoe presets (model=olmoe_tiny, olmoe_1b_7b)"),
 }
 

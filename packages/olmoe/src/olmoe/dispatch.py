@@ -114,4 +114,5 @@ def combine(expert_out: torch.Tensor, weights_sorted: torch.Tensor, token: torch
     """``y_t = sum_{assignments a of t} w_a * out_a`` accumulated in float32 (returned in float32)."""
     weighted = expert_out.float() * weights_sorted.float().unsqueeze(-1)
     out = torch.zeros(num_tokens, expert_out.shape[-1], dtype=torch.float32, device=expert_out.device)
-    return out.index_add(0, token, weighted)
+    # In place on a fresh buffer: the out-of-place form would copy the zeros once more.
+    return out.index_add_(0, token, weighted)
