@@ -132,3 +132,33 @@ def test_hf_weights_that_do_not_fit_are_named(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="k_norm"):
         from_hf(hf_dir, tmp_path / "back")
     assert not (tmp_path / "back" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("model_type", ["olmo", "olmo2"])
+def test_from_hf_on_a_folder_transformers_wrote(tmp_path: Path, model_type: str) -> None:
+    """A randomly initialized transformers model saved by transformers itself (no olmo-core field):
+    from_hf must reproduce its logits."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    torch.manual_seed(5)
+    hf_cfg = AutoConfig.for_model(model_type, vocab_size=384, hidden_size=64, intermediate_size=96,
+                                  num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                  max_position_embeddings=128, rope_theta=20_000.0, eos_token_id=0, pad_token_id=1,
+                                  tie_word_embeddings=model_type == "olmo", initializer_range=0.2)
+    hf = AutoModelForCausalLM.from_config(hf_cfg, dtype=torch.float32).eval()
+    with torch.no_grad():
+        for p in hf.parameters():
+            if p.dim() == 1:
+                p.copy_(1.0 + 0.3 * torch.randn_like(p))
+    hf.save_pretrained(str(tmp_path / "hf"))
+    ours = load_model_checkpoint(_from_hf_cli(tmp_path / "hf", tmp_path / "ours"))
+    assert ours.config.rope_theta == 20_000.0 and ours.config.kv_heads == 2
+    assert ours.config.weight_tying == (model_type == "olmo")
+    ids = torch.randint(0, 384, (2, 40))
+    with torch.no_grad():
+        assert (ours(ids) - hf(input_ids=ids).logits).abs().max() < 1e-4
+
+
+def _from_hf_cli(hf_dir: Path, out: Path) -> Path:
+    assert _cli("from-hf", str(hf_dir), str(out)) == 0
+    return out
