@@ -11,6 +11,10 @@ import sys
 
 #: name -> (module, one-line help). A command is listed here once its module exists.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("olmo_eval.commands.run", "downstream tasks (OLMES formats) for a checkpoint or HF folder"),
+    "perplexity": ("olmo_eval.commands.perplexity", "Paloma-style perplexity over document folders"),
+    "decontaminate": ("olmo_eval.commands.decontaminate", "drop training documents containing eval paragraphs"),
+    "list": ("olmo_eval.commands.list", "registered tasks and suites"),
     "generate": ("olmo_eval.commands.generate", "generation tasks (GSM8K, MATH, HumanEval, MBPP, NQ, LAMBADA)"),
 }
 
