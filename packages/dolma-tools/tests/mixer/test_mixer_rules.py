@@ -88,3 +88,16 @@ def test_mix_samples_and_shards(tmp_path: Path) -> None:
     one_line = len(json.dumps(lines[0].to_json()).encode()) + 1
     per_shard = 20_000 // one_line
     assert len(shards) == -(-600 // per_shard)
+
+
+def test_repeated_paragraphs_removed_after_tagging(tmp_path: Path) -> None:
+    from dolma_tools.taggers.run import tag
+
+    text = "Intro line.\n\nSame paragraph here.\n\nMiddle.\n\nSame paragraph here.\n\nEnd."
+    write_documents(tmp_path / "documents" / "r.jsonl", [Document(id="r", text=text, source="s")])
+    assert tag(str(tmp_path / "documents"), ["repetition_v1"], experiment="rep", processes=1, progress=False).ok
+    cfg = MixConfig(documents=[str(tmp_path / "documents")], attributes=["rep"], destination=str(tmp_path / "out"),
+                    span_replacement=[SpanReplacementConfig(attribute="repetition_v1__repeated_paragraphs")])
+    assert mix(cfg, processes=1, progress=False).ok
+    (out,) = [d for _, d in iter_documents(tmp_path / "out" / "r-0000.jsonl.zst")]
+    assert out.text == "Intro line.\n\nSame paragraph here.\n\nMiddle.\n\n\n\nEnd."

@@ -59,3 +59,16 @@ def test_pii_on_manpages_finds_author_addresses(corpus_docs) -> None:  # noqa: A
     expected = sum(1 for d in docs for tok in d.text.split()
                    if re.fullmatch(r"[(<\[\u27e8]?[^@\s]+@[\w\u2010-]+(\.[\w\u2010-]+)+[>)\]\u27e9]?[.,;:]?", tok))
     assert found > 50 and abs(found - expected) <= max(3, expected // 20)
+
+
+def test_windowed_email_search_equals_plain_finditer(corpus_docs) -> None:  # noqa: ANN001
+    import random
+
+    from dolma_tools.taggers.pii import EMAIL_REGEX, iter_email_matches
+
+    rng = random.Random(0)
+    alphabet = " \n.@,?!;:)(ab1-x"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(20000)]
+    texts += [d.text for d in corpus_docs("manpages", 60) + corpus_docs("kernel_docs", 30)]
+    for t in texts:
+        assert [m.span() for m in iter_email_matches(t)] == [m.span() for m in EMAIL_REGEX.finditer(t)], t

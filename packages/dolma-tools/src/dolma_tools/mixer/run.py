@@ -218,15 +218,16 @@ def mix(config: MixConfig, *, executor: str = "local", processes: int | None = N
            "suffix": config.suffix, "drop_empty": config.drop_empty}
     tasks = []
     for path, base in files:
+        path, base = path.resolve(), base.resolve()  # Ray workers have their own working directory
         rel = path.relative_to(base)
-        attrs = [str(attributes_file(path, s, base=base, attributes_root=config.attributes_root))
+        attrs = [str(attributes_file(path, s, base=base, attributes_root=config.attributes_root).resolve())
                  for s in config.attributes]
         for a in attrs:
             if not Path(a).is_file():
                 raise FileNotFoundError(f"attributes file {a} for {path} is missing (run `dolma-tools tag` first)")
         tasks.append(Task(key=str(path.resolve()), size=path.stat().st_size,
                           payload={"path": str(path), "rel": str(rel), "attributes": attrs, "config": cfg,
-                                   "output_stem": _output_stem(config.destination, rel), "on_error": on_error}))
+                                   "output_stem": _output_stem(str(Path(config.destination).resolve()), rel), "on_error": on_error}))
     digest = xxhash.xxh64_hexdigest(json.dumps([cfg, config.attributes], sort_keys=True).encode())
     return run_tasks(mix_file, tasks, executor=executor, processes=processes,
                      done_dir=Path(config.destination, ".done", f"mix-{digest}"), description="mix",

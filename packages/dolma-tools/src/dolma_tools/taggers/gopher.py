@@ -19,9 +19,10 @@ from dolma_tools.taggers.base import Spans, Tagger, register_tagger
 REQUIRED_ENGLISH_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 # Counted per word: a word "has a symbol" if it contains one of these (Dolma: "#" and the ellipsis).
 _SYMBOL_WORD = re.compile(r"(?<!\S)\S*?[#\u2026]")
-# A word with at least one letter. ``[^\W\d_]`` is "alphanumeric but not a decimal digit or _",
-# i.e. str.isalpha plus a few non-decimal numerals (superscripts, vulgar fractions).
-_ALPHA_WORD = re.compile(r"(?<!\S)\S*?[^\W\d_]")
+# A word without any letter (counted instead of words with one: they are few). A letter is
+# ``[^\W\d_]``, "alphanumeric but not a decimal digit or _": str.isalpha plus a few non-decimal
+# numerals (superscripts, vulgar fractions).
+_NON_ALPHA_WORD = re.compile(r"(?<!\S)(?:[^\w\s]|[\d_])+(?!\S)")
 _BULLET_LINE = re.compile(r"^[*\-]", re.MULTILINE)
 _ELLIPSIS_LINE = re.compile("\u2026$", re.MULTILINE)
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
@@ -51,20 +52,33 @@ def _ngram_fractions(words: list[str], lens: np.ndarray, char_count: int) -> dic
     for n in range(2, 11):
         if n_words < n:
             break
-        code = level[:-1] * vocab + ids[n - 1:]
-        _, first, inverse, counts = np.unique(code, return_index=True, return_inverse=True,
-                                              return_counts=True)
         ngram_chars = cum[n:] - cum[:-n]
+        code = level[:-1] * vocab + ids[n - 1:]
+        # one unstable sort per level gives groups, counts, and (via reduceat) first positions
+        order = np.argsort(code)
+        ordered = code[order]
+        new = np.empty(len(ordered), dtype=bool)
+        new[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        group_sorted = np.cumsum(new) - 1
+        counts = np.bincount(group_sorted)
         if n in MOST_COMMON_NGRAMS:
             top = counts.max()
-            pos = first[counts == top].min()
+            firsts = np.minimum.reduceat(order, np.flatnonzero(new))
+            pos = firsts[counts == top].min()
             out[f"fraction_of_characters_in_most_common_{n}grams"] = float(top * ngram_chars[pos]) / max(
                 char_count, 1)
         else:
             total = int(ngram_chars.sum())
-            dup = int(ngram_chars[counts[inverse] > 1].sum())
+            dup = int(ngram_chars[order[counts[group_sorted] > 1]].sum())
             out[f"fraction_of_characters_in_duplicate_{n}grams"] = dup / max(total, 1)
-        level = inverse.astype(np.int64)
+            if dup == 0:
+                # no repeated n-gram means no repeated longer one either
+                for m in range(n + 1, min(10, n_words) + 1):
+                    out[f"fraction_of_characters_in_duplicate_{m}grams"] = 0.0
+                break
+        level = np.empty(len(order), dtype=np.int64)
+        level[order] = group_sorted
     return out
 
 
@@ -88,7 +102,7 @@ def gopher_statistics(text: str) -> dict[str, float]:
     out["median_word_length"] = float(np.median(lens)) if n_words else 0.0
     symbols = len(_SYMBOL_WORD.findall(text)) if ("#" in text or "\u2026" in text) else 0
     out["symbol_to_word_ratio"] = symbols / max(n_words, 1)
-    alpha = n_words if text.isascii() and text.isalpha() else len(_ALPHA_WORD.findall(text))
+    alpha = n_words - len(_NON_ALPHA_WORD.findall(text))
     out["fraction_of_words_with_alpha_character"] = alpha / max(n_words, 1)
     out["required_word_count"] = sum(map(REQUIRED_ENGLISH_WORDS.__contains__, words))
 

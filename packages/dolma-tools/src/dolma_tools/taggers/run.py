@@ -114,11 +114,15 @@ def tag(documents: str | list[str], taggers: list[str | TaggerSpec], *, experime
         raise FileNotFoundError(f"no document files in {documents!r}")
     tasks = []
     for path, base in files:
-        outputs = {s: str(attributes_file(path, s, base=base, attributes_root=attributes_root)) for s in sets}
+        # absolute paths: Ray workers do not share the driver's working directory
+        path, base = path.resolve(), base.resolve()
+        outputs = {s: str(attributes_file(path, s, base=base, attributes_root=attributes_root).resolve())
+                   for s in sets}
         tasks.append(Task(key=str(path.resolve()), size=path.stat().st_size,
                           payload={"path": str(path), "rel": str(path.relative_to(base)), "sets": sets,
                                    "outputs": outputs, "on_error": on_error}))
     first = Path(next(iter(tasks[0].payload["outputs"].values())))
+    attributes_root = Path(attributes_root).resolve() if attributes_root is not None else None
     root = Path(attributes_root) if attributes_root is not None else _attributes_root(first, next(iter(sets)))
     done_dir = root / ".done" / ("tag-" + "+".join(sorted(sets)))
     return run_tasks(tag_file, tasks, executor=executor, processes=processes, done_dir=done_dir,
