@@ -71,3 +71,18 @@ def test_corrupt_or_mismatched_files_refused(tmp_path: Path) -> None:
     other = BloomParams(num_bits=bf.params.num_bits, num_hashes=bf.params.num_hashes + 1, seed=0)
     with pytest.raises(BloomFilterError, match=r"other parameters: num_hashes="):
         BloomFilter.load(path, expect=other)
+
+
+def test_command_refuses_a_corrupt_filter_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from dolma_tools.cli import main
+
+    (tmp_path / "docs.jsonl").write_text('{"id": "a", "text": "hello\\nworld"}\n')
+    bad = tmp_path / "eval.bloom"
+    good = BloomFilter.build(["hello"], false_positive_rate=1e-3).save(bad)
+    data = bytearray(good.read_bytes())
+    data[-1] ^= 1
+    bad.write_bytes(bytes(data))
+    rc = main(["dedupe", "--documents", str(tmp_path / "docs.jsonl"), "--destination", str(tmp_path / "a"),
+               "--filter", str(bad), "--read-only", "--no-progress"])
+    assert rc == 2
+    assert f"{bad}: checksum mismatch" in capsys.readouterr().err
