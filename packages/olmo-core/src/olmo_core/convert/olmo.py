@@ -55,14 +55,16 @@ def rename(state: State, mapping: dict[str, str], *, what: str) -> State:
 
 
 def hf_rope_theta(hf: dict[str, Any]) -> float:
-    rope = hf.get("rope_parameters") or hf.get("rope_scaling") or {}
-    if "rope_theta" in hf:
-        return float(hf["rope_theta"])
-    if isinstance(rope, dict) and "rope_theta" in rope:
-        if rope.get("rope_type", "default") != "default":
-            raise ValueError(f"config.json: rope_type {rope.get('rope_type')!r} is not supported (plain RoPE only)")
-        return float(rope["rope_theta"])
-    return 10_000.0
+    """Plain RoPE only: a scaled variant (linear, dynamic, yarn, llama3) would change the math."""
+    theta = hf.get("rope_theta")
+    for key in ("rope_parameters", "rope_scaling"):
+        rope = hf.get(key)
+        if isinstance(rope, dict):
+            kind = rope.get("rope_type", rope.get("type", "default"))
+            if kind != "default":
+                raise ValueError(f"config.json: {key}.rope_type {kind!r} is not supported (plain RoPE only)")
+            theta = rope.get("rope_theta", theta)
+    return 10_000.0 if theta is None else float(theta)
 
 
 def common_hf_config(cfg: ModelConfig, architecture: str) -> dict[str, Any]:
