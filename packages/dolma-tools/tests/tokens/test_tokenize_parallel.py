@@ -115,6 +115,9 @@ def test_rerun_of_finished_job_reuses_it_and_bad_input_is_named(tmp_path: Path,
     first = tokenize_files(folder, tmp_path / "t", tokenizer=TOKENIZER)
     again = tokenize_files(folder, tmp_path / "t", tokenizer=TOKENIZER)
     assert again["reused"] and again["tokens"] == first["tokens"]
+    limited = tokenize_files(folder, tmp_path / "l", tokenizer=TOKENIZER, limit=5)
+    assert limited["documents"] == 5 and [r[2] for r in read_dataset(tmp_path / "l")[1]] == [
+        json.loads(line)["id"] for line in (folder / "f00.jsonl").read_text().splitlines()[:5]]
 
     bad = tmp_path / "bad"
     bad.mkdir()

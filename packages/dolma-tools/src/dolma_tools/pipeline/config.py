@@ -74,6 +74,7 @@ def shipped_configs() -> dict[str, Path]:
 
 def load_pipeline_config(config: str | None = None, overrides: list[str] | None = None) -> PipelineConfig:
     """A shipped config by name (default ``corpus``) or a YAML path, then ``key=value`` overrides."""
+    register_configs()
     known = shipped_configs()
     config = config or "corpus"
     path = known.get(config, Path(config))
