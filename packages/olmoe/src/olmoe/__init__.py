@@ -1,14 +1,6 @@
-"""olmoe: mixture-of-experts for olmo-core.
+"""olmoe: mixture-of-experts for olmo-core (the layer is ``olmoe.moe:MoEFeedForward``).
 
-Importing the package registers its extensions with olmo-core: the ``olmoe_*`` model presets, the
-``olmoe`` HF converter and the ``routing_metrics`` trainer callback. olmo-core imports the package
-by itself whenever it builds a model whose feed-forward is ``olmoe.moe:MoEFeedForward``."""
+``import olmoe.plugins`` registers the presets, the HF converter and the routing-metrics callback
+with olmo-core; importing :mod:`olmoe.moe` does it too."""
 
 __version__ = "0.1.0"
-
-
-def _register_with_olmo_core() -> None:
-    from olmoe import callbacks, convert, presets  # noqa: F401  (decorators fill olmo-core's registries)
-
-
-_register_with_olmo_core()

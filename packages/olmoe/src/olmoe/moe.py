@@ -213,3 +213,8 @@ class MoEFeedForward(nn.Module):
 def moe_layers(model: nn.Module) -> list[tuple[str, MoEFeedForward]]:
     """Every MoE layer of a model with its qualified name, in module order."""
     return [(name, m) for name, m in model.named_modules() if isinstance(m, MoEFeedForward)]
+
+
+# Last, because olmoe.callbacks imports this module: registering here means that any model olmo-core
+# builds with our layer also brings our converter, presets and callback into its registries.
+import olmoe.plugins  # noqa: E402, F401

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import olmoe  # noqa: F401  (registers the olmoe converter and presets)
+    import olmoe.plugins  # noqa: F401  (registers the olmoe converter and presets)
     from olmo_core.commands.convert import run as olmo_core_run
 
     return olmo_core_run(args)

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import olmoe  # noqa: F401  (registers model/olmoe_* and the routing_metrics callback)
+    import olmoe.plugins  # noqa: F401  (registers model/olmoe_* and the routing_metrics callback)
     from olmo_core.commands.train import run as olmo_core_run
 
     if not any("trainer.callbacks.routing_metrics" in o for o in args.overrides):
