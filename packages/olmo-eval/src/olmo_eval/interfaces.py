@@ -56,8 +56,8 @@ class GenerativeLanguageModel(Protocol):
     """Optional extension of :class:`LanguageModel` for generation-based tasks (``generate_until``).
 
     ``generate`` continues each prompt (token ids, no padding) by at most ``max_new_tokens`` and
-    returns only the new ids, ending at ``eos_token_id`` (included) or once a row ends with one of
-    ``stop_sequences_ids``. ``temperature == 0`` is greedy; otherwise nucleus sampling with
+    returns only the new ids of each prompt, stopping at ``eos_token_id`` (which may or may not be
+    included: callers cut there) or once a row ends with one of ``stop_sequences_ids``. ``temperature == 0`` is greedy; otherwise nucleus sampling with
     ``top_p``, reproducible for a given ``seed``. Batching, padding and caching are the model's
     business: olmo-eval wraps olmo-core's KV-cache ``generate`` and transformers' ``generate``
     (``olmo_eval.generation.models``)."""

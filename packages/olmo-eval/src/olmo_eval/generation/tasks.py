@@ -71,7 +71,24 @@ class GenerationConfig:
     seed: int = 1234
     pass_at_ks: tuple[int, ...] = (1,)
     version: int = 1
+    primary_metric: str = "exact_match"
     extra: dict[str, Any] = field(default_factory=dict)
+
+    # What `olmo-eval list` shows for every task: generation tasks use the shipped prompts, so the
+    # shot count is the shipped one (the chat prompts are zero-shot).
+    @property
+    def formulation(self) -> str:
+        return "generate"
+
+    @property
+    def uncond_prompt(self) -> None:
+        return None
+
+    @property
+    def num_shots(self) -> int:
+        from olmo_eval.generation.data import load_config
+
+        return int(load_config(self.folder).get("task_config", {}).get("num_shots", 0))
 
 
 @dataclass(frozen=True)
@@ -91,12 +108,14 @@ class GenerationTask:
 
     def __init__(self, name: str, **config: Any) -> None:
         self.name = name
-        self.config = GenerationConfig(**{**self.defaults, **config})
+        config.pop("num_shots", None)  # the shipped prompts fix the shot count
+        self.config = GenerationConfig(**{**self.defaults, "primary_metric": self.primary_metric, **config})
         if self.config.num_samples > 1 and self.config.temperature <= 0:
             raise ValueError(f"{name}: num_samples={self.config.num_samples} needs temperature > 0")
 
     def with_overrides(self, **overrides: Any) -> GenerationTask:
         new = copy.copy(self)
+        overrides.pop("num_shots", None)  # the shipped prompts fix the shot count
         new.config = dataclasses.replace(self.config, **overrides)
         return new
 
