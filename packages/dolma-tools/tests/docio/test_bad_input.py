@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,8 @@ def test_bad_line_raises_or_is_counted(tmp_path: Path, kind: str) -> None:
     summary = tag(str(path), ["char_length_v1"], progress=False, processes=1)
     assert not summary.ok
     (failure,) = summary.failures.values()
-    assert str(path) in failure and pytest.approx(0) == 0
-    assert __import__("re").search(message, failure), failure
+    assert str(path) in failure
+    assert re.search(message, failure), failure
     assert not (tmp_path / "attributes" / "char_length_v1" / "f.jsonl").exists()  # nothing half-written
 
     summary = tag(str(path), ["char_length_v1"], progress=False, processes=1, on_error="skip")
