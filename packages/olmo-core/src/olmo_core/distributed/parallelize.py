@@ -43,6 +43,7 @@ class ParallelConfig:
     activation_checkpointing: str = "none"
     ac_every_n: int = 2
     compile: bool = False
+    compile_backend: str = "inductor"
     #: restrict scaled_dot_product_attention to these kernels (``flash``, ``efficient``, ``math``,
     #: ``cudnn``); ``null`` lets torch choose. LUMI leaves flash out.
     sdpa_backends: list[str] | None = None
@@ -83,11 +84,11 @@ def apply_activation_checkpointing(model: nn.Module, mode: str, every_n: int = 1
     return n
 
 
-def apply_compile(model: nn.Module) -> None:
+def apply_compile(model: nn.Module, backend: str = "inductor") -> None:
     """``torch.compile`` each block in place (same module, same state_dict keys); blocks are
     identical so one compiled graph is reused."""
     for block in _blocks(model):
-        block.compile(fullgraph=False)
+        block.compile(backend=backend, fullgraph=False)
 
 
 def apply_fsdp(model: nn.Module, cfg: ParallelConfig, device: torch.device) -> nn.Module:
@@ -116,7 +117,7 @@ def parallelize(model: nn.Module, cfg: ParallelConfig, device: torch.device) -> 
     """Apply checkpointing, compile and the data-parallel strategy; return the module to train."""
     apply_activation_checkpointing(model, cfg.activation_checkpointing, cfg.ac_every_n)
     if cfg.compile:
-        apply_compile(model)
+        apply_compile(model, cfg.compile_backend)
     strategy = resolved_strategy(cfg)
     if strategy == "fsdp":
         return apply_fsdp(model, cfg, device)
