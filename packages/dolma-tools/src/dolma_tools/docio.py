@@ -223,10 +223,13 @@ def write_documents(path: str | Path, docs: Iterable[Document | dict[str, Any]])
 
 
 def _columns(rows: list[dict[str, Any]], schema: Any) -> Any:
-    import pyarrow as pa
+    # Through pyarrow's JSON reader rather than ``pa.array(list)``: the latter imports pandas on
+    # first use (seconds), the reader does not.
+    import pyarrow.json as pj
 
-    return pa.Table.from_arrays([pa.array([r[name] for r in rows], type=schema.field(name).type)
-                                 for name in schema.names], schema=schema)
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    return pj.read_json(io.BytesIO(data), parse_options=pj.ParseOptions(explicit_schema=schema),
+                        read_options=pj.ReadOptions(block_size=max(1 << 20, len(data) + 1)))
 
 
 def write_parquet_documents(path: str | Path, docs: Iterable[Document | dict[str, Any]],

@@ -34,3 +34,21 @@ def test_bases_of_globs_and_folders(tmp_path: Path) -> None:
     got = expand_inputs_with_base(tmp_path / "x")
     assert attributes_file(got[1][0], "s", base=got[1][1], attributes_root=tmp_path / "attrs") == \
         tmp_path / "attrs" / "s" / "y" / "b.jsonl.gz"
+
+
+def test_tag_and_mix_parquet_documents(tmp_path: Path) -> None:
+    from dolma_tools.docio import iter_attributes
+    from dolma_tools.mixer.config import MixConfig
+    from dolma_tools.mixer.run import mix
+    from dolma_tools.taggers.run import tag
+
+    docs = [Document(id=f"p{i}", text="word " * i, source="pq") for i in range(1, 41)]
+    write_documents(tmp_path / "documents" / "d.parquet", docs)
+    assert tag(str(tmp_path / "documents"), ["char_length_v1"], experiment="len", processes=1, progress=False).ok
+    attrs = [r for _, r in iter_attributes(tmp_path / "attributes" / "len" / "d.jsonl.zst")]
+    assert [r.attributes["len__char_length_v1__length"][0][2] for r in attrs] == [5 * i for i in range(1, 41)]
+    cfg = MixConfig(documents=[str(tmp_path / "documents")], attributes=["len"], destination=str(tmp_path / "out"),
+                    exclude={"short": "char_length_v1__length < 100"})
+    assert mix(cfg, processes=1, progress=False).ok
+    kept = [d.id for _, d in iter_documents(tmp_path / "out" / "d-0000.jsonl.zst")]
+    assert kept == [f"p{i}" for i in range(20, 41)]  # 5 * i >= 100
