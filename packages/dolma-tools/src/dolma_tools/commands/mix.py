@@ -34,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
     from dolma_tools.mixer.config import load_recipe
     from dolma_tools.mixer.recipe import run_recipe
 
+    # ``--documents a b key=value``: argparse gives the overrides to --documents; take them back
+    if args.documents:
+        args.overrides = [*args.overrides, *(d for d in args.documents if "=" in d)]
+        args.documents = [d for d in args.documents if "=" not in d]
     recipe = load_recipe(args.recipe, args.overrides)
     if args.documents:
         recipe.mix.documents = list(args.documents)
