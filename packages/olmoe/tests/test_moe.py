@@ -139,3 +139,24 @@ def test_aux_losses_recorded_once_per_forward_even_with_activation_checkpointing
     layer.eval()
     layer(x)
     assert layer.pop_auxiliary_losses() == {}
+
+
+def test_widths_grouped_mm_cannot_take_fall_back_to_the_exact_loop() -> None:
+    torch.manual_seed(3)
+    layer = MoEFeedForward(6, num_experts=4, top_k=2, hidden_size=5)  # 24- and 20-byte rows
+    x = torch.randn(3, 4, 6, requires_grad=True)
+    assert not grouped_mm_supported(x.reshape(-1, 6).detach(), layer.gate_up.detach())
+    probs = torch.softmax(x.reshape(-1, 6) @ layer.router.weight.t(), -1)
+    w, i = torch.topk(probs, 2)
+    ref = torch.zeros(12, 6)
+    for e in range(4):
+        g, u = (x.reshape(-1, 6) @ layer.gate_up[e]).chunk(2, -1)
+        gate = (w * (i == e)).sum(-1, keepdim=True)
+        ref = ref + gate * ((F.silu(g) * u) @ layer.down[e])
+    y = layer(x)
+    torch.testing.assert_close(y.reshape(-1, 6), ref, atol=1e-5, rtol=1e-5)
+    gy = torch.randn_like(ref)
+    a = torch.autograd.grad(y.reshape(-1, 6), [x, layer.gate_up, layer.down], gy)
+    b = torch.autograd.grad(ref, [x, layer.gate_up, layer.down], gy)
+    for p, q in zip(a, b):
+        torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-5)
