@@ -28,9 +28,20 @@ class HFCausalLM(torch.nn.Module):
         if isinstance(eos, (list, tuple)):
             eos = eos[0]
         self.eos_token_id = int(eos if eos is not None else 0)
+        if any(getattr(cfg, name, None) not in (None, 1.0) for name in ("final_logit_softcapping", "logit_scale")):
+            # the head is not a plain projection: score through the full forward only
+            self.hidden_states = None  # type: ignore[assignment]
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.model(input_ids=input_ids, use_cache=False).logits
+
+    def hidden_states(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Final hidden states; with :meth:`logits_from_hidden` the scoring kernel projects onto the
+        vocabulary only where a continuation token is predicted."""
+        return self.model.get_decoder()(input_ids=input_ids, use_cache=False).last_hidden_state
+
+    def logits_from_hidden(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.model.get_output_embeddings()(hidden)
 
 
 def is_olmo_core_checkpoint(path: Path) -> bool:

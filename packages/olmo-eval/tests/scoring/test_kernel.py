@@ -95,3 +95,23 @@ def test_deterministic_and_order_preserving() -> None:
 def test_empty_continuation_is_refused() -> None:
     with pytest.raises(ValueError, match="request 0: empty continuation"):
         score_requests(ToyLM(), [TokenRequest([1], [])])
+
+
+class SplitToyLM(ToyLM):
+    """The same model offering the hidden-state path: vocabulary projection only where needed."""
+
+    def hidden_states(self, ids: torch.Tensor) -> torch.Tensor:
+        self.calls.append(tuple(ids.shape))
+        return torch.tanh(self.emb[ids].cumsum(1) / torch.arange(1, ids.shape[1] + 1)[None, :, None])
+
+    def logits_from_hidden(self, h: torch.Tensor) -> torch.Tensor:
+        return h @ self.out
+
+
+def test_hidden_state_path_matches_full_logits() -> None:
+    reqs = make_requests(40, seed=5)
+    full = score_requests(ToyLM(), reqs, token_budget=60)
+    split_model = SplitToyLM()
+    split = score_requests(split_model, reqs, token_budget=60)
+    np.testing.assert_allclose(split.logprob, full.logprob, atol=1e-5)
+    assert np.array_equal(split.greedy, full.greedy) and split_model.calls

@@ -6,7 +6,9 @@
 * Rows are sorted longest first (ties by first request) and cut into batches holding at most
   ``token_budget`` padded tokens, so the order, and thus every number, is deterministic.
 * Log-softmax runs only on the positions that predict continuation tokens, in float32, over the
-  model's real vocabulary (padded embedding rows are ignored).
+  model's real vocabulary (padded embedding rows are ignored). A model that also offers
+  ``hidden_states(input_ids) -> [B, T, D]`` and ``logits_from_hidden(h [N, D]) -> [N, V]`` (the HF
+  adapter does) is projected onto the vocabulary only at those positions too.
 * An input longer than the model's window keeps its last ``max_sequence_length`` tokens.
 """
 
@@ -83,6 +85,7 @@ def score_requests(model: object, requests: Sequence[TokenRequest], *, token_bud
     max_len = int(model.max_sequence_length)  # type: ignore[attr-defined]
     vocab = int(model.vocab_size)  # type: ignore[attr-defined]
     pad = int(model.eos_token_id if pad_id is None else pad_id)  # type: ignore[attr-defined]
+    fast = callable(getattr(model, "hidden_states", None)) and callable(getattr(model, "logits_from_hidden", None))
     rows = _rows(requests, max_len)
     order = sorted(rows, key=lambda key: (-len(key), rows[key][0][0]))
 
@@ -101,14 +104,18 @@ def score_requests(model: object, requests: Sequence[TokenRequest], *, token_bud
                 t_idx.extend(range(first, first + len(targets)))
                 tgt.extend(targets)
                 owner.extend([req] * len(targets))
-        logits = model(ids.to(device))  # type: ignore[operator]
-        if logits.dim() != 3 or logits.shape[:2] != ids.shape or logits.shape[-1] < vocab:
-            raise InterfaceError(f"model returned logits of shape {tuple(logits.shape)} for input "
-                                 f"{tuple(ids.shape)} (need [B, T, >= {vocab}])")
-        bi = torch.tensor(b_idx, device=logits.device)
-        ti = torch.tensor(t_idx, device=logits.device)
-        target = torch.tensor(tgt, device=logits.device)
-        picked = logits[bi, ti, :vocab].float()
+        bi = torch.tensor(b_idx, device=device)
+        ti = torch.tensor(t_idx, device=device)
+        target = torch.tensor(tgt, device=device)
+        if fast:
+            hidden = model.hidden_states(ids.to(device))  # type: ignore[attr-defined]
+            picked = model.logits_from_hidden(hidden[bi, ti])[:, :vocab].float()  # type: ignore[attr-defined]
+        else:
+            logits = model(ids.to(device))  # type: ignore[operator]
+            if logits.dim() != 3 or logits.shape[:2] != ids.shape or logits.shape[-1] < vocab:
+                raise InterfaceError(f"model returned logits of shape {tuple(logits.shape)} for input "
+                                     f"{tuple(ids.shape)} (need [B, T, >= {vocab}])")
+            picked = logits[bi, ti, :vocab].float()
         token_lp = torch.log_softmax(picked, dim=-1).gather(1, target[:, None])[:, 0]
         is_max = picked.argmax(dim=-1) == target
         owners = np.asarray(owner, dtype=np.int64)
