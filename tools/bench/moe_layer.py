@@ -56,10 +56,12 @@ def step(module: torch.nn.Module, x: torch.Tensor, grad: torch.Tensor) -> tuple[
     return y.detach(), xi.grad  # type: ignore[return-value]
 
 
-def timed(fn: Callable[[], object]) -> float:
-    t0 = time.perf_counter()
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall seconds and process CPU seconds of one call (the CPU figure is less disturbed by other
+    processes competing for the cores)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top-k", type=int, default=8)
     p.add_argument("--repeats", type=int, default=None)
     p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     d_model = args.d_model or (512 if args.quick else 1024)
     hidden = args.hidden or (256 if args.quick else 512)
     tokens = args.tokens or (1024 if args.quick else 2048)
@@ -108,18 +113,27 @@ def main(argv: list[str] | None = None) -> int:
               f"max|dx - dx_hf_default| = {(gx.float() - ref_gx.float()).abs().max().item():.3e}")
 
     times: dict[str, list[float]] = {name: [] for name in sides}
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
     for r in range(repeats):
         for name, fn in sides.items():
-            times[name].append(timed(fn))
+            wall, proc = timed(fn)
+            times[name].append(wall)
+            cpu[name].append(proc)
         print(f"  repeat {r + 1}/{repeats}: " + "  ".join(f"{n}={t[-1] * 1e3:.0f}ms" for n, t in times.items()),
               flush=True)
     med = {name: statistics.median(t) for name, t in times.items()}
+    med_cpu = {name: statistics.median(t) for name, t in cpu.items()}
     for name, t in med.items():
-        print(f"{name:11s} forward+backward median {t * 1e3:9.1f} ms   ({tokens / t:,.0f} tokens/s)")
+        print(f"{name:11s} forward+backward median {t * 1e3:9.1f} ms wall, {med_cpu[name] * 1e3:9.1f} ms CPU "
+              f"({tokens / t:,.0f} tokens/s)")
     ratio = med["hf_default"] / med["olmoe"]
     vs_grouped = med["hf_grouped"] / med["olmoe"]
-    print(f"olmoe is {ratio:.2f}x transformers' default block and {vs_grouped:.2f}x its grouped_mm block")
-    print(f"RESULT moe_layer ratio={ratio:.3f} vs_grouped={vs_grouped:.3f} ours_ms={med['olmoe'] * 1e3:.1f} "
+    cpu_ratio = med_cpu["hf_default"] / med_cpu["olmoe"]
+    cpu_vs_grouped = med_cpu["hf_grouped"] / med_cpu["olmoe"]
+    print(f"olmoe is {ratio:.2f}x transformers' default block and {vs_grouped:.2f}x its grouped_mm block "
+          f"(CPU time: {cpu_ratio:.2f}x and {cpu_vs_grouped:.2f}x)")
+    print(f"RESULT moe_layer ratio={ratio:.3f} vs_grouped={vs_grouped:.3f} cpu_ratio={cpu_ratio:.3f} "
+          f"cpu_vs_grouped={cpu_vs_grouped:.3f} ours_ms={med['olmoe'] * 1e3:.1f} "
           f"hf_default_ms={med['hf_default'] * 1e3:.1f} hf_grouped_ms={med['hf_grouped'] * 1e3:.1f}")
     return 0
 

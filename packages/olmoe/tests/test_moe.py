@@ -160,3 +160,15 @@ def test_widths_grouped_mm_cannot_take_fall_back_to_the_exact_loop() -> None:
     b = torch.autograd.grad(ref, [x, layer.gate_up, layer.down], gy)
     for p, q in zip(a, b):
         torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-5)
+
+
+def test_router_stays_float32_under_autocast() -> None:
+    layer, x = skewed_layer()
+    layer.train()
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        y = layer(x)
+    assert torch.isfinite(y).all()
+    logits = x.reshape(-1, D) @ layer.router.weight.t()
+    expected_z = torch.logsumexp(logits, -1).square().mean()
+    z = layer.pop_auxiliary_losses()["z_loss"] / 0.001
+    assert z.item() == pytest.approx(expected_z.item(), rel=1e-6)  # bf16 logits would miss by ~1e-3

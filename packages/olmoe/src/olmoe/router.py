@@ -19,7 +19,8 @@ class Routing:
 def route(x: torch.Tensor, router_weight: torch.Tensor, top_k: int, *, renormalize: bool = False) -> Routing:
     """``x [N, D]``, ``router_weight [E, D]``. The router matmul runs in float32 whatever the model's
     dtype: it is tiny, and the z-loss and the choice of experts are sensitive to its rounding."""
-    logits = x.float() @ router_weight.float().t()
+    with torch.autocast(device_type=x.device.type, enabled=False):  # autocast would turn it back to bf16
+        logits = x.float() @ router_weight.float().t()
     probs = torch.softmax(logits, dim=-1)
     weights, indices = torch.topk(probs, top_k, dim=-1)
     if renormalize:
