@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
         tasks.add_column(col)
     for name in TASKS:
         t = get_task(name)
-        cfg = t.config
-        tasks.add_row(name, t.kind, cfg.formulation, str(cfg.num_shots), cfg.primary_metric,
-                      "yes" if cfg.uncond_prompt else "")
+        cfg = t.config  # other kinds (generation) may lack the ranked-classification fields
+        tasks.add_row(name, t.kind, str(getattr(cfg, "formulation", "")), str(getattr(cfg, "num_shots", "")),
+                      str(getattr(cfg, "primary_metric", "")), "yes" if getattr(cfg, "uncond_prompt", None) else "")
     console.print(tasks)
     return 0

@@ -151,12 +151,13 @@ class RankedClassificationTask:
         cond: list[Request] = []
         uncond: list[Request] = []
         for index, p in enumerate(self.processed()):
+            shared = fewshot_context(p.query, shots, desc) if p.contexts is None else ""  # one string per instance
             for c, choice in enumerate(p.choices):
                 if p.contexts is not None:
                     ctx = fewshot_context(p.contexts[c], shots, desc)
                     cont = p.target or ""
                 else:
-                    ctx = fewshot_context(p.query, shots, desc)
+                    ctx = shared
                     cont = " " + choice
                 cond.append(Request(index, c, ctx, cont))
                 if self.config.uncond_prompt is not None:
