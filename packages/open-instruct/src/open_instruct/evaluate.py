@@ -10,7 +10,7 @@ import torch
 
 from open_instruct.data.packing import collate, pack_units, row_length, unit_lengths
 from open_instruct.data.tokenize import TokenizedData
-from open_instruct.logprobs import forward, sequence_logprobs
+from open_instruct.logprobs import model_sequence_logprobs
 
 
 @torch.no_grad()
@@ -26,10 +26,9 @@ def pair_logps(model: torch.nn.Module, data: TokenizedData, units: Sequence[int]
     counts = np.zeros(data.num_sequences, dtype=np.int64)
     packed = pack_units(unit_lengths(data)[units], row_length(data, max_length))
     rows = [[int(units[i]) for i in row] for row in packed]
-    vocab = getattr(model, "vocab_size", None)
     for i in range(0, len(rows), rows_per_batch):
         batch = {k: v.to(device) for k, v in collate(data, rows[i:i + rows_per_batch], pad_id=pad_id).items()}
-        s, c = sequence_logprobs(forward(model, batch), batch, vocab)
+        s, c = model_sequence_logprobs(model, batch)
         idx = batch["seq_index"].cpu().numpy()
         sums[idx], counts[idx] = s.double().cpu().numpy(), c.cpu().numpy()
     model.train(was_training)

@@ -19,7 +19,7 @@ import torch
 
 from open_instruct.data.packing import collate, pack_dataset
 from open_instruct.data.tokenize import TokenizedData
-from open_instruct.logprobs import forward, sequence_logprobs
+from open_instruct.logprobs import model_sequence_logprobs
 
 REF_CACHE_VERSION = 1
 
@@ -72,10 +72,9 @@ def compute_reference_logps(model: torch.nn.Module, data: TokenizedData, *, max_
         from rich.progress import track
 
         iterator = track(batches, description="reference log-probs")
-    vocab = getattr(model, "vocab_size", None)
     for rows_b in iterator:
         batch = {k: v.to(device) for k, v in collate(data, rows_b, pad_id=pad_id).items()}
-        s, c = sequence_logprobs(forward(model, batch), batch, vocab)
+        s, c = model_sequence_logprobs(model, batch)
         idx = batch["seq_index"].cpu().numpy()
         sums[idx] = s.double().cpu().numpy()
         counts[idx] = c.cpu().numpy()

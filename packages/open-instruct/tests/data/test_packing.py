@@ -7,7 +7,7 @@ import torch
 
 from open_instruct.data.cache import load_tokenized
 from open_instruct.data.packing import collate, pack_dataset, pack_units
-from open_instruct.logprobs import forward, sequence_logprobs
+from open_instruct.logprobs import forward, model_sequence_logprobs, sequence_logprobs
 
 
 def test_first_fit_keeps_units_whole() -> None:
@@ -33,6 +33,10 @@ def test_packed_equals_padded_per_example_logps(dpo_file, tokenizer, tiny_model,
     tiny_model.eval()
     with torch.no_grad():
         sums_p, counts_p = sequence_logprobs(forward(tiny_model, packed), packed, tiny_model.vocab_size)
+        # the head applied to target rows only gives the same numbers as full logits
+        sums_f, counts_f = model_sequence_logprobs(tiny_model, packed)
+        torch.testing.assert_close(sums_f, sums_p, rtol=1e-5, atol=1e-4)
+        assert torch.equal(counts_f, counts_p)
         padded = collate(data, [[u] for u in range(data.num_examples)])
         assert padded["input_ids"].shape[0] == data.num_examples
         sums_q, counts_q = sequence_logprobs(forward(tiny_model, padded), padded, tiny_model.vocab_size)

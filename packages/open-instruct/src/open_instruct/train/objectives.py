@@ -10,15 +10,10 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from olmo_core.distributed.parallelize import unwrap
 from olmo_core.train.loss import LossOutput, register_loss
-from open_instruct.logprobs import forward, sequence_logprobs, target_logprobs
+from open_instruct.logprobs import model_sequence_logprobs, model_target_logprobs
 from open_instruct.losses.dpo import PreferenceLogps, dpo_loss, needs_reference
 from open_instruct.losses.sft import sft_loss_sum
-
-
-def _vocab(model: nn.Module) -> int | None:
-    return getattr(unwrap(model), "vocab_size", None)
 
 
 @register_loss("sft")
@@ -29,8 +24,7 @@ class SFTLoss:
         return int(micro_batch["labels"][:, 1:].sum())
 
     def __call__(self, model: nn.Module, micro_batch: Mapping[str, torch.Tensor]) -> LossOutput:
-        logits = forward(model, dict(micro_batch))
-        logp, _ = target_logprobs(logits, dict(micro_batch), _vocab(model))
+        logp, _ = model_target_logprobs(model, dict(micro_batch))
         loss_sum, n = sft_loss_sum(logp)
         return LossOutput(loss_sum, n, {})
 
@@ -50,7 +44,7 @@ class DPOLoss:
 
     def logps(self, model: nn.Module, micro_batch: Mapping[str, torch.Tensor]) -> PreferenceLogps:
         batch = dict(micro_batch)
-        sums, counts = sequence_logprobs(forward(model, batch), batch, _vocab(model))
+        sums, counts = model_sequence_logprobs(model, batch)
         seq = batch["seq_index"]
         # collate() emits each pair as (chosen = 2p, rejected = 2p + 1), next to each other.
         if not (bool((seq[0::2] % 2 == 0).all()) and bool((seq[1::2] == seq[0::2] + 1).all())):
