@@ -180,21 +180,27 @@ def expand_inputs(inputs: str | Path | Iterable[str | Path]) -> list[Path]:
 
 
 @contextmanager
-def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
+def atomic_output(path: str | Path, mode: str = "wb", compresslevel: int | None = None) -> Iterator[IO[Any]]:
     """Write to ``<path>.tmp-<pid>`` and rename onto ``path`` only when the block completes, so a
-    reader never sees a half-written file. Compression is chosen by the final name's extension."""
+    reader never sees a half-written file. Compression is chosen by the final name's extension;
+    ``compresslevel`` defaults to 6 for gzip and 3 for zstd."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as raw:
             if path.suffix == ".gz":
-                inner: IO[Any] = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
+                inner: IO[Any] = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
+                                               compresslevel=6 if compresslevel is None else compresslevel)
             elif path.suffix == ".zst":
-                inner = zstandard.ZstdCompressor(level=3).stream_writer(raw, closefd=False)
+                inner = zstandard.ZstdCompressor(level=3 if compresslevel is None else compresslevel
+                                                 ).stream_writer(raw, closefd=False)
             else:
                 inner = raw
-            text = io.TextIOWrapper(inner, encoding="utf-8", newline="\n") if "b" not in mode else None
+            # A lone surrogate (JSON allows "\\ud800") cannot be UTF-8; written as a backslash escape it
+            # is the same JSON escape again, so JSON lines round-trip.
+            text = (io.TextIOWrapper(inner, encoding="utf-8", errors="backslashreplace", newline="\n")
+                    if "b" not in mode else None)
             yield text if text is not None else inner
             if text is not None:
                 text.flush()

@@ -72,3 +72,22 @@ def test_windowed_email_search_equals_plain_finditer(corpus_docs) -> None:  # no
     texts += [d.text for d in corpus_docs("manpages", 60) + corpus_docs("kernel_docs", 30)]
     for t in texts:
         assert [m.span() for m in iter_email_matches(t)] == [m.span() for m in EMAIL_REGEX.finditer(t)], t
+
+
+def test_phone_and_ip_search_in_runs_equals_plain_finditer(corpus_docs) -> None:  # noqa: ANN001
+    import random
+
+    import numpy as np
+
+    from dolma_tools.taggers.pii import IP_REGEX, PHONE_REGEX, _char_tables, _runs, iter_in_runs
+
+    phone_ok, decimal, ip_ok, dot = _char_tables()
+    rng = random.Random(0)
+    alphabet = " \n\t\u00a0\u3000()-.0123456789\uff11\u0663ab"  # Unicode spaces and digits too
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 50))) for _ in range(20000)]
+    texts += [d.text for d in corpus_docs("kernel_docs", 40) + corpus_docs("code", 20)]
+    for t in texts:
+        codes = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32)
+        for regex, ok, needed, n in ((PHONE_REGEX, phone_ok, decimal, 10), (IP_REGEX, ip_ok, dot, 3)):
+            got = [m.span() for m in iter_in_runs(regex, t, _runs(ok[codes], needed[codes], n))]
+            assert got == [m.span() for m in regex.finditer(t)], t

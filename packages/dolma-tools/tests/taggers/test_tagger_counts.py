@@ -50,3 +50,16 @@ def test_code_heuristics() -> None:
     assert out["max_line_length"][0][2] == 9
     assert out["mean_line_length"][0][2] == pytest.approx((9 + 5 + 0 + 8 + 1) / 5)
     assert out["comment_fraction"][0][2] == pytest.approx(2 / 4)
+
+
+def test_lone_surrogates_from_json_are_handled(tmp_path) -> None:  # noqa: ANN001
+    # JSON may escape a lone surrogate ("\ud800"); every tagger copes and files round-trip
+    from dolma_tools.docio import iter_documents, write_documents
+
+    doc = Document(id="s", text="a\ud800b call 555 123 4567. And 1.2.3.4 ok #tag")
+    for name in list_taggers():
+        if name != "fasttext_classifier":
+            get_tagger(name).predict(doc)
+    assert get_tagger("length_v1").predict(doc)["characters"][0][2] == len(doc.text)
+    write_documents(tmp_path / "s.jsonl.gz", [doc])
+    assert [d.text for _, d in iter_documents(tmp_path / "s.jsonl.gz")] == [doc.text]

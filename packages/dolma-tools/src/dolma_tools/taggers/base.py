@@ -76,3 +76,13 @@ def list_taggers() -> dict[str, str]:
 def doc_span(doc: Document, score: float) -> list[float]:
     """One span over the whole document: how document-level values are written."""
     return [0, len(doc.text), score]
+
+
+def utf8_safe(text: str) -> str:
+    """``text`` with lone surrogates (JSON may carry them) replaced by "?", one code point for one,
+    so offsets stay valid; for libraries that must encode to UTF-8 (blingfire, fastText)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", errors="replace").decode("utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import blingfire
 
 from dolma_tools.interfaces import Document
-from dolma_tools.taggers.base import Spans, Tagger, doc_span, register_tagger
+from dolma_tools.taggers.base import Spans, Tagger, doc_span, register_tagger, utf8_safe
 from dolma_tools.taggers.fasttext_model import load_fasttext, predict_all
 
 
@@ -13,7 +13,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Sentences by blingfire, as character offsets into ``text``."""
     if not text.strip():
         return []
-    _, offsets = blingfire.text_to_sentences_and_offsets(text)
+    _, offsets = blingfire.text_to_sentences_and_offsets(utf8_safe(text))
     return [(int(s), int(e)) for s, e in offsets]
 
 

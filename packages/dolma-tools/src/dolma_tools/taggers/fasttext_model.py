@@ -34,5 +34,7 @@ def normalize(text: str) -> str:
 
 
 def predict_all(model: Any, text: str, k: int = -1) -> dict[str, float]:
-    labels, probs = model.predict(normalize(text), k=k)
+    from dolma_tools.taggers.base import utf8_safe
+
+    labels, probs = model.predict(utf8_safe(normalize(text)), k=k)  # C++ needs valid UTF-8
     return {label.removeprefix("__label__"): float(p) for label, p in zip(labels, probs, strict=True)}

@@ -15,14 +15,11 @@ import numpy as np
 
 from dolma_tools.interfaces import Document
 from dolma_tools.taggers.base import Spans, Tagger, register_tagger
+from dolma_tools.taggers.chartables import code_points, unicode_classes
 
 REQUIRED_ENGLISH_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
-# Counted per word: a word "has a symbol" if it contains one of these (Dolma: "#" and the ellipsis).
-_SYMBOL_WORD = re.compile(r"(?<!\S)\S*?[#\u2026]")
-# A word without any letter (counted instead of words with one: they are few). A letter is
-# ``[^\W\d_]``, "alphanumeric but not a decimal digit or _": str.isalpha plus a few non-decimal
-# numerals (superscripts, vulgar fractions).
-_NON_ALPHA_WORD = re.compile(r"(?<!\S)(?:[^\w\s]|[\d_])+(?!\S)")
+# A word "has a symbol" if it contains one of these (Dolma: "#" and the ellipsis).
+SYMBOLS = "#\u2026"
 _BULLET_LINE = re.compile(r"^[*\-]", re.MULTILINE)
 _ELLIPSIS_LINE = re.compile("\u2026$", re.MULTILINE)
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
@@ -82,6 +79,25 @@ def _ngram_fractions(words: list[str], lens: np.ndarray, char_count: int) -> dic
     return out
 
 
+def _words_with_alpha_and_symbols(text: str, n_words: int) -> tuple[int, int]:
+    """How many whitespace words hold a letter (str.isalpha) and how many a "#" or "…", counted
+    over the code points at once: word k is the k-th run of non-space characters."""
+    if n_words == 0:
+        return 0, 0
+    classes = unicode_classes()
+    codes = code_points(text)
+    space = classes["space"][codes]
+    starts = ~space
+    starts[1:] &= space[:-1]
+    word = np.cumsum(starts) - 1  # the word each non-space position belongs to
+    alpha = int(np.count_nonzero(np.bincount(word[classes["alpha"][codes]], minlength=n_words)))
+    symbols = 0
+    if "#" in text or "\u2026" in text:
+        sym = (codes == ord("#")) | (codes == ord("\u2026"))
+        symbols = int(np.count_nonzero(np.bincount(word[sym], minlength=n_words)))
+    return alpha, symbols
+
+
 def gopher_statistics(text: str) -> dict[str, float]:
     """All statistics of one text as ``{attribute: value}`` (see :class:`GopherV1`)."""
     out: dict[str, float] = {}
@@ -100,9 +116,8 @@ def gopher_statistics(text: str) -> dict[str, float]:
     out["character_count"] = len(text)
     out["word_count"] = n_words
     out["median_word_length"] = float(np.median(lens)) if n_words else 0.0
-    symbols = len(_SYMBOL_WORD.findall(text)) if ("#" in text or "\u2026" in text) else 0
+    alpha, symbols = _words_with_alpha_and_symbols(text, n_words)
     out["symbol_to_word_ratio"] = symbols / max(n_words, 1)
-    alpha = n_words - len(_NON_ALPHA_WORD.findall(text))
     out["fraction_of_words_with_alpha_character"] = alpha / max(n_words, 1)
     out["required_word_count"] = sum(map(REQUIRED_ENGLISH_WORDS.__contains__, words))
 

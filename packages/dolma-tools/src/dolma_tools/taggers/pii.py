@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+import numpy as np
 
 from dolma_tools.interfaces import Document
 from dolma_tools.taggers.base import Spans, Tagger, register_tagger
+from dolma_tools.taggers.chartables import N_CODE_POINTS, code_points, unicode_classes
 
 EMAIL_REGEX = re.compile(r"[.\s@,?!;:)(]*([^\s@]+@[^\s@,?!;:)(]+?)[.\s@,?!;:)(]?[\s\n\r]")
 PHONE_REGEX = re.compile(r"\s+\(?(\d{3})\)?[-\. ]*(\d{3})[-. ]?(\d{4})")
@@ -49,6 +53,41 @@ def iter_email_matches(text: str):  # noqa: ANN201
         a = text.find("@", pos)
 
 
+@lru_cache(maxsize=1)
+def _char_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per code point: can PHONE_REGEX match it (whitespace, any decimal digit, "()-.")? Is it a
+    decimal digit (``\\d``)? Can IP_REGEX match it (ASCII digit or ".")? Is it "."?"""
+    classes = unicode_classes()
+    decimal = classes["decimal"]
+    phone = classes["space"] | decimal
+    phone[[ord(c) for c in "()-."]] = True
+    ip = np.zeros(N_CODE_POINTS, dtype=bool)
+    ip[[ord(c) for c in "0123456789."]] = True
+    dot = np.zeros(N_CODE_POINTS, dtype=bool)
+    dot[ord(".")] = True
+    return phone, decimal, ip, dot
+
+
+def _runs(mask: np.ndarray, needed: np.ndarray, min_needed: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of the runs of True in ``mask`` holding at least ``min_needed`` positions
+    where ``needed`` is True (digits: a phone number has ten)."""
+    padded = np.concatenate(([False], mask, [False]))
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    if not len(edges):
+        return []
+    starts, ends = edges[::2], edges[1::2]
+    cum = np.concatenate(([0], np.cumsum(needed)))
+    keep = cum[ends] - cum[starts] >= min_needed
+    return list(zip(starts[keep].tolist(), ends[keep].tolist(), strict=True))
+
+
+def iter_in_runs(regex: re.Pattern[str], text: str, runs: list[tuple[int, int]]):  # noqa: ANN201
+    """``regex.finditer(text)`` restricted to ``runs``: exact when every character the pattern can
+    match lies inside a run, because no match can then cross a run's edge."""
+    for start, end in runs:
+        yield from regex.finditer(text, start, end)
+
+
 def find_pii(text: str, window: int = WINDOW) -> dict[str, list[list[float]]]:
     """``{"EMAIL_ADDRESS"|"PHONE_NUMBER"|"IP_ADDRESS": [[start, end, 1.0], ...]}`` (see PiiRegexV1)."""
     out: dict[str, list[list[float]]] = {}
@@ -62,9 +101,15 @@ def find_pii(text: str, window: int = WINDOW) -> dict[str, list[list[float]]]:
             out["EMAIL_ADDRESS"] = emails
     if _DIGIT.search(text) is None:
         return out
-    for key, regex in (("PHONE_NUMBER", PHONE_REGEX), ("IP_ADDRESS", IP_REGEX)):
+    # Phone numbers and IP addresses are made of few kinds of characters: the regexes only run
+    # over the stretches of those that hold ten digits (a phone number) or three dots (an IP).
+    phone_ok, decimal, ip_ok, dot = _char_tables()
+    codes = code_points(text)
+    ip_runs = [r for r in _runs(ip_ok[codes], dot[codes], 3) if r[1] - r[0] >= 7]
+    for key, regex, runs in (("PHONE_NUMBER", PHONE_REGEX, _runs(phone_ok[codes], decimal[codes], 10)),
+                             ("IP_ADDRESS", IP_REGEX, ip_runs)):
         spans = []
-        for m in regex.finditer(text):
+        for m in iter_in_runs(regex, text, runs):
             s, e = m.span()
             context = text[max(0, s - window): e + window]
             if "isbn" in context or "doi" in context or "#" in context:
