@@ -81,6 +81,13 @@ def test_mix_samples_and_shards(tmp_path: Path) -> None:
         f.writelines(json.dumps({"id": d.id, "attributes": {}}) + "\n" for d in docs)
     cfg = MixConfig(documents=[str(tmp_path / "documents")], attributes=["t"], destination=str(tmp_path / "out"),
                     sample={"s": 2.0}, max_size_bytes=20_000)
+    again = MixConfig(documents=[str(tmp_path / "documents")], attributes=["t"], destination=str(tmp_path / "b"),
+                      sample={"s": 0.5}, seed=7)
+    assert mix(again, processes=1, progress=False).ok
+    first = (tmp_path / "b" / "big-0000.jsonl.zst").read_bytes()
+    again.destination = str(tmp_path / "c")
+    assert mix(again, processes=1, progress=False).ok
+    assert (tmp_path / "c" / "big-0000.jsonl.zst").read_bytes() == first  # same seed, same bytes
     assert mix(cfg, processes=1, progress=False).ok
     shards = sorted((tmp_path / "out").glob("big-*.jsonl.zst"))
     lines = [d for s in shards for _, d in iter_documents(s)]

@@ -109,6 +109,9 @@ def tag(documents: str | list[str], taggers: list[str | TaggerSpec], *, experime
     specs = [t if isinstance(t, TaggerSpec) else TaggerSpec.parse(t) for t in taggers]
     for s in specs:  # fail fast on unknown names and bad options, before any worker starts
         _tagger(s.name, s.options)
+    from dolma_tools.taggers.chartables import unicode_classes
+
+    unicode_classes()  # built once here, shared by the forked workers
     sets = plan_sets(specs, experiment)
     files = expand_inputs_with_base(documents)
     if not files:
