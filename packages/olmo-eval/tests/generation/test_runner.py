@@ -36,7 +36,7 @@ def test_every_task_end_to_end(ours, style: str, tmp_path: Path) -> None:
             assert set(rec) >= {"prompt", "generations", "extracted", "verdicts", "metrics", "bits_per_byte"}
             assert len(rec["generations"]) == 1
             if style == "chat":
-                assert rec["prompt"].startswith("<|user|>\n") and "\n<|assistant|>\n" in rec["prompt"]
+                assert rec["prompt"].startswith("<|endoftext|><|user|>\n") and "\n<|assistant|>\n" in rec["prompt"]
         assert json.loads((tmp_path / name / "metrics.json").read_text())["primary_score"] == metrics["primary_score"]
     code = results["codex_humaneval"]["outcomes"]
     assert sum(code.values()) == 2

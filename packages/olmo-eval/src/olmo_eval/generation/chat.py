@@ -1,9 +1,11 @@
 """The Tulu chat template, as open-instruct applies it to OLMo's adapted models.
 
 Kept here (olmo-eval does not depend on open-instruct) and must stay identical to
-open-instruct's ``tulu`` template: ``<|user|>\\n{content}\\n``, ``<|system|>\\n{content}\\n``,
-``<|assistant|>\\n{content}{eos}\\n`` for earlier assistant turns, and ``<|assistant|>\\n`` as the
-generation prompt. The cross-package tests compare the two.
+open-instruct's ``tulu`` template (``open_instruct.data.template.TuluTemplate``): one
+``<|endoftext|>`` in front of the conversation (OLMo has no BOS token; the SFT data starts so),
+``<|user|>\\n{content}\\n``, ``<|system|>\\n{content}\\n``, ``<|assistant|>\\n{content}{eos}`` (then
+``\\n`` before a following turn), and ``<|assistant|>\\n`` as the generation prompt.
+``tests/test_chat_template_agreement.py`` (cross-package) checks that both give the same token ids.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ CHAT_STOP_SEQUENCES = ("<|user|>", "<|assistant|>", "<|system|>", EOS)
 
 
 def tulu_chat_prompt(messages: Sequence[dict[str, str]], *, add_generation_prompt: bool = True,
-                     eos: str = EOS) -> str:
-    out = []
+                     eos: str = EOS, bos: str = EOS) -> str:
+    out = [bos]
     for i, message in enumerate(messages):
         role, content = message["role"], message["content"]
         if role == "system":
@@ -35,5 +37,8 @@ def tulu_chat_prompt(messages: Sequence[dict[str, str]], *, add_generation_promp
 
 
 def user_prompt(content: str, assistant_prefix: str = "") -> str:
-    """One user turn, then the generation prompt and an optional start of the answer."""
-    return tulu_chat_prompt([{"role": "user", "content": content}]) + assistant_prefix
+    """One user turn, then the generation prompt and an optional start of the answer. Trailing
+    whitespace is dropped: open-instruct encodes ``<|user|>\\n{content}\\n`` apart from the next
+    header, so a trailing newline there would merge with the template's into one token that a
+    whole-string encoding never produces."""
+    return tulu_chat_prompt([{"role": "user", "content": content.rstrip()}]) + assistant_prefix
