@@ -43,9 +43,10 @@ def test_outcomes_are_classified() -> None:
                             "assert 1 == 2",
                             "raise ValueError('bad')",
                             "import sys\nsys.exit(0)",  # exiting early must not count as passing
-                            "def f(:\n  pass"], KERNEL_ONLY)
+                            "def f(:\n  pass",
+                            "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)"], KERNEL_ONLY)
     assert [r.outcome for r in results] == [Outcome.PASSED, Outcome.FAILED, Outcome.FAILED, Outcome.FAILED,
-                                            Outcome.FAILED]
+                                            Outcome.FAILED, Outcome.CRASHED]
     assert results[0].stdout == "ok\n"
     assert "AssertionError" in results[1].stderr and "SyntaxError" in results[4].stderr
 
