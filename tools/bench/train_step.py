@@ -112,14 +112,19 @@ def their_step(cfg, tokens: torch.Tensor, device: torch.device, lr: float):  # t
 
 
 def timed(step, n: int, device: torch.device) -> float:  # type: ignore[no-untyped-def]
+    return timed2(step, n, device)[0]
+
+
+def timed2(step, n: int, device: torch.device) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(wall seconds, CPU seconds of this process) for ``n`` steps."""
     if device.type == "cuda":
         torch.cuda.synchronize()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for _ in range(n):
         step()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
 def mfu_olmo_1b(device: torch.device, steps: int) -> None:
@@ -167,7 +172,10 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--steps", type=int, default=None, help="steps per round and side")
     ap.add_argument("--mfu-olmo-1b", action="store_true")
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = torch.device(args.device)
     rounds = args.rounds or (3 if args.quick else 7)
@@ -190,24 +198,27 @@ def main() -> int:
     timed(ours, 1, device)
     timed(theirs, 1, device)
     tokens_per_round = args.batch * args.seq * steps
-    ratios, t_ours, t_theirs = [], [], []
+    ratios, cpu_ratios, t_ours, t_theirs = [], [], [], []
     for r in range(rounds):
-        a = timed(ours, steps, device)
-        b = timed(theirs, steps, device)
+        a, ca = timed2(ours, steps, device)
+        b, cb = timed2(theirs, steps, device)
         t_ours.append(a)
         t_theirs.append(b)
         ratios.append(b / a)
+        cpu_ratios.append(cb / ca)
         log(f"round {r + 1}/{rounds}: ours {tokens_per_round / a:,.0f} tok/s, transformers "
-            f"{tokens_per_round / b:,.0f} tok/s, ratio {b / a:.3f}")
+            f"{tokens_per_round / b:,.0f} tok/s, ratio {b / a:.3f} (CPU-time ratio {cb / ca:.3f})")
     ours_tps = tokens_per_round / statistics.median(t_ours)
     theirs_tps = tokens_per_round / statistics.median(t_theirs)
     ratio = statistics.median(ratios)
+    # On a shared machine wall time swings with other load; CPU time of each side is steadier.
+    cpu_ratio = statistics.median(cpu_ratios)
     print(f"ours (olmo-core Trainer.train_step): {ours_tps:,.0f} tokens/s")
     print(f"transformers OlmoForCausalLM + AdamW loop: {theirs_tps:,.0f} tokens/s")
     if args.mfu_olmo_1b:
         mfu_olmo_1b(device, steps)
     print(f"RESULT train_step ratio={ratio:.3f} ours_tok_s={ours_tps:.0f} theirs_tok_s={theirs_tps:.0f} "
-          f"device={device.type} compile={args.compile}")
+          f"cpu_time_ratio={cpu_ratio:.3f} device={device.type} threads={torch.get_num_threads()} compile={args.compile}")
     return 0
 
 

@@ -83,3 +83,19 @@ def test_fsdp_two_processes(corpus_tokens: Path, reference_run: Path, tmp_path: 
         # the documents' token ranges cover exactly the instance's tokens
         covered = np.concatenate([stream[d["start"]:d["end"]] for d in inst["documents"]])
         np.testing.assert_array_equal(covered, stream[start:start + 32])
+
+
+def test_ddp_two_processes_match_single_process(corpus_tokens: Path, reference_run: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "ddp"
+    env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "-m", "olmo_core.cli", "train", "--preset", "tiny", "parallel.strategy=ddp",
+                           *run_overrides(corpus_tokens, run_dir), "trainer.max_steps=2",
+                           "trainer.checkpoint.save_at_end=false"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    ddp = read_metrics(run_dir / "metrics.jsonl")
+    single = read_metrics(reference_run / "metrics.jsonl")[:2]
+    assert [r["data/batch_digest"] for r in ddp] == [r["data/batch_digest"] for r in single]
+    for a, b in zip(ddp, single):
+        assert abs(a["train/loss"] - b["train/loss"]) < 1e-5 * b["train/loss"]

@@ -94,8 +94,7 @@ def register() -> None:
     cs.store(name="tiny", node=RunConfig(defaults=_defaults("tiny", "tiny", "tiny", "tiny", "local"),
                                          parallel=ParallelConfig(param_dtype="float32")))
     for size in ("olmo_1b", "olmo_7b"):
-        cs.store(name=size, node=RunConfig(defaults=_defaults(size, "olmo_pretrain", size, size, "a100"),
-                                           meta_init=True))
+        cs.store(name=size, node=RunConfig(defaults=_defaults(size, "olmo_pretrain", size, size, "a100")))
 
 
 PRESETS = ("tiny", "olmo_1b", "olmo_7b")

@@ -57,6 +57,4 @@ class RunConfig:
     cluster: ClusterConfig = MISSING
     parallel: ParallelConfig = field(default_factory=ParallelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
-    #: initialize the model on the meta device and materialize it shard by shard (for large models)
-    meta_init: bool = False
     init_seed: int = 0

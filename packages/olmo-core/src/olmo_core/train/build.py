@@ -28,21 +28,14 @@ from olmo_core.train.trainer import Trainer, TrainerConfig
 def build_model(cfg: RunConfig, device: torch.device) -> nn.Module:
     """The OLMo model of ``cfg.model``, initialized from ``cfg.init_seed`` and parallelized.
 
-    Small models are initialized whole on the device (the same weights at any world size); with
-    ``meta_init`` nothing is allocated until the model is sharded, then each rank initializes its
-    shards from the global RNG seeded with ``init_seed``."""
+    Built on the meta device (no CPU copy, no throwaway init), materialized on this rank's device,
+    initialized there from the seed (so the weights are the same at any world size), then sharded:
+    FSDP frees the other ranks' shards at once."""
     from olmo_core.model.transformer import OLMo
 
-    if cfg.meta_init:
-        with torch.device("meta"):
-            model = OLMo(cfg.model)
-        model = parallelize(model, cfg.parallel, device)
-        model.to_empty(device=device)
-        torch.manual_seed(cfg.init_seed)
-        model.init_weights(None)
-        return model
-    with torch.device(device):
+    with torch.device("meta"):
         model = OLMo(cfg.model)
+    model.to_empty(device=device)
     model.init_weights(cfg.init_seed)
     return parallelize(model, cfg.parallel, device)
 
