@@ -9,6 +9,7 @@ import random
 
 from conftest import read_corpus
 
+from olmo_eval.cli import main
 from olmo_eval.decontam import decontaminate, eval_paragraphs
 from olmo_eval.tasks import get_task
 
@@ -43,7 +44,9 @@ def test_planted_paragraphs_found_and_nothing_else(tmp_path) -> None:
                 f.write(json.dumps(d) + "\n")
         all_docs += docs
 
-    report = decontaminate(train, tmp_path / "out", tasks=TASKS)
+    assert main(["decontaminate", "--train", str(train), "--out", str(tmp_path / "out"), "--tasks", TASKS,
+                 "--no-progress"]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
 
     dropped = {d["id"] for d in report["dropped"]}
     assert dropped == planted_ids and len(planted_ids) == 8
