@@ -78,7 +78,7 @@ def evaluate_ranked_classification(model: Any, tokenizer: Any, tasks: Sequence[A
         req_path = out_dir / "requests" / f"{task.name}.jsonl.gz"
         save_compiled(compiled, req_path)
         res_path = out_dir / "results" / f"{task.name}.json"
-        if res_path.exists():
+        if model_id and res_path.exists():  # without a model identity nothing is reused
             prev = json.loads(res_path.read_text())
             if prev.get("config_hash") == compiled.config_hash and prev.get("model") == model_id:
                 done[task.name] = prev
