@@ -1,0 +1,52 @@
+"""HF export of the final adapted model, checked by loading it with transformers, and (for the MoE
+variant) olmoe's routing analyses between two pretraining checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from olmo_stack.stages import StageContext
+
+
+def stage_export(ctx: StageContext) -> dict[str, Any]:
+    import shutil
+
+    import torch
+
+    from olmo_core.convert.hf_io import to_hf
+
+    if ctx.config["moe"]:
+        import olmoe.convert  # noqa: F401  (registers the OLMoE converter)
+    ckpt = ctx.output_of("dpo", "checkpoint")
+    out = ctx.dir / "hf"
+    if out.exists():
+        shutil.rmtree(out)
+    to_hf(ckpt, out)
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(out)
+    with torch.no_grad():
+        logits = model(torch.tensor([[50279, 510, 3158]])).logits
+    return {"outputs": {"hf_model": out},
+            "metrics": {"checkpoint": str(ckpt), "hf_class": type(model).__name__,
+                        "parameters": sum(p.numel() for p in model.parameters()),
+                        "logits_finite": bool(torch.isfinite(logits).all())}}
+
+
+def stage_routing(ctx: StageContext) -> dict[str, Any]:
+    """Router saturation, co-activation and specialization on held-out documents of each source."""
+    from olmo_core.checkpoint.manager import checkpoint_root
+    from olmoe.analysis.probe import load_probe
+    from olmoe.analysis.report import analyze, checkpoint_step
+
+    run_dir = ctx.output_of("pretrain", "run_dir")
+    ckpts = sorted((p for p in checkpoint_root(Path(run_dir)).glob("step*") if (p / "manifest.json").is_file()),
+                   key=checkpoint_step)
+    if len(ckpts) < 2:
+        raise RuntimeError(f"{run_dir}: routing analyses need two checkpoints, found {len(ckpts)}")
+    probe = load_probe(ctx.output_of("tokens", "train_documents"), docs_per_source=4, max_tokens_per_doc=128)
+    result = analyze(ckpts[-1], ckpts[:-1], probe, ctx.dir, seq_len=128)
+    pngs = sorted(ctx.dir.glob("*.png"))
+    return {"outputs": {"analysis": ctx.dir / "analysis.json", **{p.stem: p for p in pngs}},
+            "metrics": {k: v for k, v in result.items() if k in ("saturation", "checkpoints", "num_tokens")}}

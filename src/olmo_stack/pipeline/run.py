@@ -1,0 +1,99 @@
+"""Compose the stages from a :class:`StackConfig`, run them (skipping finished ones) and write the report."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from olmo_stack.pipeline.adapt import stage_dpo, stage_sft
+from olmo_stack.pipeline.config import StackConfig
+from olmo_stack.pipeline.data import (
+    corpus_inputs,
+    resolve_dolma_config,
+    stage_decontaminate,
+    stage_filter,
+    stage_tokens,
+)
+from olmo_stack.pipeline.evaluate import stage_eval_adapted, stage_eval_base
+from olmo_stack.pipeline.export import stage_export, stage_routing
+from olmo_stack.pipeline.report_build import build_report
+from olmo_stack.pipeline.train import stage_pretrain
+from olmo_stack.stages import Pipeline, Stage, sha256_file
+
+
+def _sha_if_file(path: str) -> str | None:
+    # A shipped dolma-tools config is named, not a path: its version pins it through package_versions.
+    return sha256_file(Path(path)) if Path(path).is_file() else None
+
+
+def build_stages(cfg: StackConfig) -> list[Stage]:
+    d, p, a = dataclasses.asdict(cfg.data), dataclasses.asdict(cfg.pretrain), dataclasses.asdict(cfg.adapt)
+    ev = dataclasses.asdict(cfg.eval)
+    stages = [
+        Stage("filter", stage_filter, config={**{k: d[k] for k in ("corpus", "dolma_config", "dolma_overrides", "processes")},
+                                              "dolma_config_sha256": _sha_if_file(resolve_dolma_config(cfg.data.dolma_config))},
+              raw_inputs=tuple(Path(x) for x in corpus_inputs(cfg.data.corpus))),
+        Stage("decontaminate", stage_decontaminate, config={"tasks": d["decontaminate"]}, after=("filter",)),
+        Stage("tokens", stage_tokens, config={k: d[k] for k in ("heldout_every", "processes", "max_tokens_per_file")},
+              after=("decontaminate",)),
+        Stage("pretrain", stage_pretrain, config={**p, "moe": cfg.moe, "inloop_ppl_docs": ev["max_docs_per_subdomain"]},
+              after=("tokens",)),
+    ]
+    if cfg.moe:
+        stages.append(Stage("routing", stage_routing, after=("pretrain", "tokens")))
+    stages += [
+        Stage("eval_base", stage_eval_base, config=ev, after=("pretrain", "tokens")),
+        Stage("sft", stage_sft, config=a, after=("pretrain",)),
+        Stage("dpo", stage_dpo, config=a, after=("sft",)),
+        Stage("eval_adapted", stage_eval_adapted, config=ev, after=("sft", "dpo", "tokens")),
+        Stage("export", stage_export, config={"moe": cfg.moe}, after=("dpo",)),
+    ]
+    return stages
+
+
+def run_stack(cfg: StackConfig, *, console: Console | None = None) -> dict[str, Any]:
+    console = console or Console()
+    run_dir = Path(cfg.out).resolve()
+    t0 = time.time()
+    console.rule(f"[bold]olmo-stack {cfg.name}[/] -> {run_dir}" + (" (MoE)" if cfg.moe else ""))
+    pipeline = Pipeline(run_dir, build_stages(cfg), log=lambda m: console.print(f"[bold cyan]{m}[/]"))
+    manifests = pipeline.run()
+    report = build_report(run_dir, manifests)
+    elapsed = time.time() - t0
+    _summary(console, manifests, report, elapsed)
+    return {"manifests": manifests, "report": report, "seconds": elapsed}
+
+
+def _summary(console: Console, manifests: dict[str, dict[str, Any]], report: Path, elapsed: float) -> None:
+    from rich.table import Table
+
+    table = Table(title="olmo-stack summary")
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    table.add_column("highlights")
+    for name, m in manifests.items():
+        table.add_row(name, f"{m.get('seconds', 0):.1f}", _highlight(name, m["metrics"]))
+    console.print(table)
+    console.print(f"report: {report}  ({elapsed / 60:.1f} min in all)")
+
+
+def _highlight(name: str, metrics: dict[str, Any]) -> str:
+    if name == "tokens":
+        return f"{metrics.get('tokens', 0):,} training tokens"
+    if name == "pretrain":
+        hist = metrics.get("inloop_history") or []
+        ppl = [(h["step"], v) for h in hist for k, v in h.items() if k.endswith("overall/micro_ppl")]
+        if len(ppl) >= 2:
+            return f"held-out ppl {ppl[0][1]:.0f} (step {ppl[0][0]}) -> {ppl[-1][1]:.1f} (step {ppl[-1][0]})"
+    if name == "dpo" and "heldout_after" in metrics:
+        return (f"preference accuracy SFT {metrics['heldout_before']['accuracy']:.3f} -> "
+                f"DPO {metrics['heldout_after']['accuracy']:.3f}")
+    if name == "export":
+        return f"{metrics.get('hf_class')} with {metrics.get('parameters', 0):,} parameters"
+    if name in ("eval_base",) and "perplexity" in metrics:
+        return f"held-out ppl {metrics['perplexity']['overall'].get('micro_ppl', float('nan')):.1f}"
+    return ""
