@@ -18,14 +18,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 EPILOG = """examples:
-  olmoe --help
+  olmoe train --preset tiny model=olmoe_tiny data.paths=[out/tokens] trainer.run_dir=runs/moe
+  olmoe analyze runs/moe/checkpoints/step50 --compare runs/moe/checkpoints/step25 --probe ../shared/data/corpus --out out/a
+  olmoe upcycle runs/tiny/checkpoints/step50 out/tiny-moe --experts 8 --top-k 2
   olmoe COMMAND --help
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="olmoe", description="Mixture-of-experts for OLMo: analyze routing, upcycle dense checkpoints.",
+        prog="olmoe", description="Mixture-of-experts for OLMo: train, convert, analyze routing, upcycle dense checkpoints.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
