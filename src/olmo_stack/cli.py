@@ -13,6 +13,7 @@ EPILOG = """examples:
   olmo-stack run my_config.yaml pretrain.max_steps=500
   olmo-stack lineage runs/demo/export/hf    # the chain from the exported model back to raw shards
   olmo-stack trace --run runs/demo --step 12
+  olmo-stack launch demo --cluster lumi --nodes 16 --account project_462000000 --out launch/
 """
 
 
@@ -29,6 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config", help="demo, smoke, or a YAML file over the StackConfig schema")
     run.add_argument("overrides", nargs="*", help="key=value overrides, e.g. pretrain.max_steps=500")
     run.add_argument("--moe", action="store_true")
+    run.add_argument("--until", help="stop after this stage (e.g. tokens: only the data stages)")
+    launch = sub.add_parser("launch", help="write Ray (data) and Slurm (pretraining) launch files for a config")
+    launch.add_argument("config", help="demo, smoke, or a YAML file")
+    launch.add_argument("overrides", nargs="*")
+    launch.add_argument("--cluster", default="a100", choices=["a100", "lumi"])
+    launch.add_argument("--nodes", type=int, default=4)
+    launch.add_argument("--account")
+    launch.add_argument("--partition")
+    launch.add_argument("--time")
+    launch.add_argument("--run-preset", default="olmo_1b", help="olmo-core run preset for pretraining")
+    launch.add_argument("--out", default="launch", help="folder for stack.yaml, data_ray.sh, pretrain.sbatch")
     lin = sub.add_parser("lineage", help="print the chain of stages that produced PATH, back to raw files")
     lin.add_argument("path")
     tr = sub.add_parser("trace", help="show the documents a pretraining step saw")
@@ -52,7 +64,17 @@ def main(argv: list[str] | None = None) -> int:
             cfg.out = args.out or f"runs/{args.preset}{'_moe' if args.moe else ''}"
         else:
             cfg = load_stack_config(args.config, args.overrides, moe=args.moe)
-        run_stack(cfg)
+        run_stack(cfg, until=getattr(args, "until", None))
+        return 0
+    if args.command == "launch":
+        from olmo_stack.launch import LaunchOptions, write_launch_files
+        from olmo_stack.pipeline import load_stack_config
+
+        files = write_launch_files(load_stack_config(args.config, args.overrides), args.out, LaunchOptions(
+            cluster=args.cluster, nodes=args.nodes, account=args.account, partition=args.partition,
+            time=args.time, run_preset=args.run_preset))
+        for name, path in files.items():
+            print(f"{name}: {path}")
         return 0
     if args.command == "lineage":
         from olmo_stack.pipeline.report_build import format_lineage

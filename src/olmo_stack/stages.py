@@ -116,10 +116,15 @@ class Pipeline:
                    "upstream": {k: v["fingerprint"] for k, v in sorted(upstream.items())}}
         return hashlib.sha256(_canonical(payload).encode()).hexdigest()
 
-    def run(self, only: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    def run(self, only: Sequence[str] | None = None, until: str | None = None) -> dict[str, dict[str, Any]]:
+        """Run every stage in order (``until``: stop after that one)."""
+        if until is not None and until not in [s.name for s in self.stages]:
+            raise ValueError(f"until={until!r}: no such stage ({', '.join(s.name for s in self.stages)})")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         manifests: dict[str, dict[str, Any]] = {}
         for stage in self.stages:
+            if until is not None and manifests.get(until) is not None:
+                break
             upstream = {a: manifests[a] for a in stage.after}
             raw_hashes = hash_files(list(stage.raw_inputs))
             fp = self.fingerprint(stage, upstream, raw_hashes)

@@ -57,3 +57,13 @@ def test_lineage_reaches_raw_files(tmp_path: Path) -> None:
     chain = lineage(tmp_path / "run/scale/scaled.txt")
     assert [c["stage"] for c in chain] == ["scale", "count"]
     assert str(raw) in chain[-1]["inputs"]["raw_files"]
+
+
+def test_until_stops_after_the_named_stage(tmp_path: Path) -> None:
+    raw = tmp_path / "raw.txt"
+    raw.write_text("a b")
+    calls: list[str] = []
+    manifests = _pipeline(tmp_path / "run", raw, calls).run(until="count")
+    assert calls == ["count"] and list(manifests) == ["count"]
+    with pytest.raises(ValueError, match="no such stage"):
+        _pipeline(tmp_path / "run", raw, calls).run(until="nope")

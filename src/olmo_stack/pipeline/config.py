@@ -24,6 +24,10 @@ class DataConfig:
     dolma_config: str = "builtin:demo_data"
     dolma_overrides: list[str] = field(default_factory=list)
     processes: int = 2
+    #: ``local`` process pool, or ``ray`` for tagging and mixing on a Ray cluster (``ray_address``:
+    #: e.g. ``auto`` inside a cluster started with ``ray start``; null starts a local instance)
+    executor: str = "local"
+    ray_address: str | None = None
     heldout_every: int = 10
     decontaminate: str = "core9"
     max_tokens_per_file: int = 50_000_000

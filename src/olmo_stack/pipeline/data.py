@@ -35,7 +35,9 @@ def stage_filter(ctx: StageContext) -> dict[str, Any]:
     c = ctx.config
     docs = ",".join(json.dumps(d) for d in corpus_inputs(c["corpus"]))
     cfg = load_pipeline_config(resolve_dolma_config(c["dolma_config"]), overrides=[
-        f"documents=[{docs}]", f"work_dir={ctx.dir / 'dolma'}", f"processes={c['processes']}", *c["dolma_overrides"]])
+        f"documents=[{docs}]", f"work_dir={ctx.dir / 'dolma'}", f"processes={c['processes']}",
+        f"executor={c['executor']}", f"ray_address={c['ray_address'] if c['ray_address'] else 'null'}",
+        *c["dolma_overrides"]])
     result = run_pipeline(cfg)
     return {"outputs": {"documents": ctx.dir / "dolma" / "deduped", "funnel": ctx.dir / "dolma" / "funnel.json",
                         "funnel_png": result["funnel_png"]},

@@ -49,4 +49,4 @@ def stage_routing(ctx: StageContext) -> dict[str, Any]:
     result = analyze(ckpts[-1], ckpts[:-1], probe, ctx.dir, seq_len=128)
     pngs = sorted(ctx.dir.glob("*.png"))
     return {"outputs": {"analysis": ctx.dir / "analysis.json", **{p.stem: p for p in pngs}},
-            "metrics": {k: v for k, v in result.items() if k in ("saturation", "checkpoints", "num_tokens")}}
+            "metrics": {k: v for k, v in result.items() if k in ("router_saturation", "final_step", "figures")}}

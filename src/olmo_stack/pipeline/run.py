@@ -34,7 +34,8 @@ def build_stages(cfg: StackConfig) -> list[Stage]:
     d, p, a = dataclasses.asdict(cfg.data), dataclasses.asdict(cfg.pretrain), dataclasses.asdict(cfg.adapt)
     ev = dataclasses.asdict(cfg.eval)
     stages = [
-        Stage("filter", stage_filter, config={**{k: d[k] for k in ("corpus", "dolma_config", "dolma_overrides", "processes")},
+        Stage("filter", stage_filter, config={**{k: d[k] for k in ("corpus", "dolma_config", "dolma_overrides", "processes",
+                                                                 "executor", "ray_address")},
                                               "dolma_config_sha256": _sha_if_file(resolve_dolma_config(cfg.data.dolma_config))},
               raw_inputs=tuple(Path(x) for x in corpus_inputs(cfg.data.corpus))),
         Stage("decontaminate", stage_decontaminate, config={"tasks": d["decontaminate"]}, after=("filter",)),
@@ -55,13 +56,13 @@ def build_stages(cfg: StackConfig) -> list[Stage]:
     return stages
 
 
-def run_stack(cfg: StackConfig, *, console: Console | None = None) -> dict[str, Any]:
+def run_stack(cfg: StackConfig, *, console: Console | None = None, until: str | None = None) -> dict[str, Any]:
     console = console or Console()
     run_dir = Path(cfg.out).resolve()
     t0 = time.time()
     console.rule(f"[bold]olmo-stack {cfg.name}[/] -> {run_dir}" + (" (MoE)" if cfg.moe else ""))
     pipeline = Pipeline(run_dir, build_stages(cfg), log=lambda m: console.print(f"[bold cyan]{m}[/]"))
-    manifests = pipeline.run()
+    manifests = pipeline.run(until=until)
     report = build_report(run_dir, manifests)
     elapsed = time.time() - t0
     _summary(console, manifests, report, elapsed)

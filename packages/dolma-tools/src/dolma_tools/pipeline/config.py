@@ -51,6 +51,10 @@ class PipelineConfig:
     documents: list[str] = field(default_factory=lambda: ["../shared/data/corpus"])
     work_dir: str = "out/pipeline"
     processes: int = 2
+    #: ``local`` (a process pool) or ``ray`` (tag and mix run as Ray tasks; ``ray_address`` of a
+    #: running cluster, or null to start a local instance)
+    executor: str = "local"
+    ray_address: Optional[str] = None  # noqa: UP045
     tag: list[TagSetConfig] = field(default_factory=list)
     filter: FilterStage = field(default_factory=FilterStage)
     dedupe: DedupeStage = field(default_factory=DedupeStage)

@@ -61,13 +61,14 @@ def _check(summary: Any) -> None:
 
 
 def _mix(documents: list[str], attributes: list[str], attributes_root: Path, destination: Path,
-         cfg: dict[str, Any], processes: int, progress: bool) -> dict[str, Any]:
+         cfg: dict[str, Any], processes: int, progress: bool, executor: str = "local",
+         ray_address: str | None = None) -> dict[str, Any]:
     from dolma_tools.mixer.config import mix_config_from_dict
     from dolma_tools.mixer.run import aggregate, mix
 
     mc = mix_config_from_dict({**cfg, "documents": documents, "attributes": attributes,
                                "attributes_root": str(attributes_root), "destination": str(destination)})
-    summary = mix(mc, processes=processes, progress=progress)
+    summary = mix(mc, processes=processes, progress=progress, executor=executor, ray_address=ray_address)
     _check(summary)
     sources, errors = aggregate(summary)
     return {"before": {s: {"documents": v["docs"], "characters": v["chars_in"]} for s, v in sources.items()},
@@ -91,7 +92,7 @@ def run_pipeline(config: PipelineConfig, *, console: Console | None = None) -> d
         out = {}
         for t in config.tag:
             s = tag(docs, list(t.taggers), experiment=t.experiment, attributes_root=work / "attributes",
-                    processes=p, progress=progress)
+                    processes=p, progress=progress, executor=config.executor, ray_address=config.ray_address)
             _check(s)
             out[t.experiment] = s.to_json()
         return out
@@ -100,7 +101,7 @@ def run_pipeline(config: PipelineConfig, *, console: Console | None = None) -> d
 
     filter_cfg = asdict(config.filter)
     filtered = steps.run("filter", filter_cfg, lambda: _mix(
-        docs, tag_sets, work / "attributes", work / "filtered", filter_cfg, p, progress))
+        docs, tag_sets, work / "attributes", work / "filtered", filter_cfg, p, progress, config.executor, config.ray_address))
 
     bloom = config.dedupe.bloom
     minhash = config.dedupe.minhash
@@ -128,7 +129,7 @@ def run_pipeline(config: PipelineConfig, *, console: Console | None = None) -> d
                   "exclude": ({"near_duplicate": f"count('{dd['minhash']['attribute']}') > 0"}
                               if config.dedupe.minhash_enabled else {})}
     deduped = steps.run("mix", dedupe_mix, lambda: _mix(
-        [str(work / "filtered")], sets, work / "dedupe_attributes", work / "deduped", dedupe_mix, p, progress))
+        [str(work / "filtered")], sets, work / "dedupe_attributes", work / "deduped", dedupe_mix, p, progress, config.executor, config.ray_address))
 
     def do_tokens() -> dict[str, Any]:
         from dolma_tools.tokens import tokenize_files

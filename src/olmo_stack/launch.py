@@ -1,0 +1,67 @@
+"""Scale-out launch files for a pipeline config: the data stages on a Ray cluster, pretraining as a
+Slurm job on an A100 cluster or LUMI's MI250X nodes (olmo-core renders the Slurm script)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from olmo_stack.pipeline.config import StackConfig
+
+CLUSTERS = ("a100", "lumi")
+
+
+@dataclass
+class LaunchOptions:
+    cluster: str = "a100"
+    nodes: int = 4
+    account: str | None = None
+    partition: str | None = None
+    time: str | None = None
+    run_preset: str = "olmo_1b"
+    ray_address: str = "auto"
+
+
+def _write(path: Path, text: str, executable: bool = False) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    if executable:
+        tmp.chmod(0o755)
+    os.replace(tmp, path)
+    return path
+
+
+def write_launch_files(cfg: StackConfig, out_dir: str | Path, opts: LaunchOptions) -> dict[str, Path]:
+    """``stack.yaml`` (the resolved config), ``data_ray.sh`` and ``pretrain.sbatch`` under ``out_dir``."""
+    if opts.cluster not in CLUSTERS:
+        raise ValueError(f"cluster {opts.cluster!r}: choose one of {', '.join(CLUSTERS)}")
+    from olmo_core.config.load import compose_run_config, to_objects
+    from olmo_core.launch.slurm import render_slurm
+
+    out = Path(out_dir)
+    run_dir = Path(cfg.out).resolve()
+    config_path = _write(out / "stack.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    data_cmd = ["olmo-stack", "run", str(config_path.resolve()), "--until", "tokens", "data.executor=ray",
+                f"data.ray_address={opts.ray_address}"]
+    data_sh = _write(out / "data_ray.sh", "\n".join([
+        "#!/bin/bash",
+        "# Data stages (filter, dedupe, decontaminate, tokenize) on a Ray cluster: run on the head node of a",
+        "# cluster started with `ray start --head` (workers: `ray start --address=<head>:6379`).",
+        "set -euo pipefail",
+        "ray status >/dev/null",
+        " ".join(shlex.quote(a) for a in data_cmd), ""]), executable=True)
+    cluster_overrides = [f"cluster={opts.cluster}", f"cluster.nodes={opts.nodes}"]
+    for key in ("account", "partition", "time"):
+        if getattr(opts, key):
+            cluster_overrides.append(f"cluster.{key}={getattr(opts, key)}")
+    train_overrides = [f"data.paths=[{run_dir / 'tokens' / 'tokens'}]", f"trainer.run_dir={run_dir / 'pretrain'}"]
+    run_cfg = to_objects(compose_run_config(opts.run_preset, cluster_overrides + train_overrides))
+    sbatch = _write(out / "pretrain.sbatch", render_slurm(run_cfg.cluster, opts.run_preset,
+                                                          cluster_overrides[1:] + train_overrides,
+                                                          job_name=f"{cfg.name}-pretrain"))
+    return {"config": config_path, "data": data_sh, "pretrain": sbatch}
