@@ -8,8 +8,10 @@ precision (float32 on the CPU), same optimizer hyperparameters and clipping at 1
 AdamW; ``--compile`` also compiles each block with ``torch.compile`` (off by default). Rounds alternate
 ours and theirs so both see the same machine load; the ratio is the median of per-round ratios.
 
-    uv run python tools/bench/train_step.py [--quick] [--compile] [--device cuda] [--mfu-olmo-1b]
+    uv run python tools/bench/train_step.py [--quick] [--compile] [--plain-loss] [--device cuda] [--mfu-olmo-1b]
 
+Our loss fuses the output head with the cross-entropy in row chunks (never building the float32
+``[B*T, V]`` logits; same loss and gradients); ``--plain-loss`` measures the unfused path instead.
 ``--mfu-olmo-1b`` (on a GPU) also measures our step's MFU for ``olmo_1b`` at sequence length 2048."""
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def real_batch(batch: int, seq: int, seed: int = 0) -> torch.Tensor:
         return torch.randint(0, 50280, (batch, seq + 1), generator=torch.Generator().manual_seed(seed))
 
 
-def our_step(cfg, tokens: torch.Tensor, device: torch.device, compile_blocks: bool, lr: float):  # type: ignore[no-untyped-def]
+def our_step(cfg, tokens: torch.Tensor, device: torch.device, compile_blocks: bool, lr: float,  # type: ignore[no-untyped-def]
+             fused_loss: bool = True):
     from trainer_testlib import ListLoader
 
     from olmo_core.distributed.parallelize import ParallelConfig, parallelize
@@ -70,7 +73,8 @@ def our_step(cfg, tokens: torch.Tensor, device: torch.device, compile_blocks: bo
     ocfg = OptimConfig(lr=lr, warmup_steps=0, scheduler="constant", max_grad_norm=1.0)
     opt = build_optimizer(model, ocfg)
     mb = {"input_ids": tokens[:, :-1].contiguous(), "labels": tokens[:, 1:].contiguous()}
-    trainer = Trainer(model=model, optimizer=opt, loss_fn=LanguageModelingLoss(), loader=ListLoader([]),
+    trainer = Trainer(model=model, optimizer=opt, loss_fn=LanguageModelingLoss(fused=fused_loss),
+                      loader=ListLoader([]),
                       cfg=TrainerConfig(run_dir="/tmp/bench-train-step", max_steps=10**9, callbacks={}),
                       optim_cfg=ocfg, parallel_cfg=pcfg, device=device)
 
@@ -172,6 +176,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--steps", type=int, default=None, help="steps per round and side")
     ap.add_argument("--mfu-olmo-1b", action="store_true")
+    ap.add_argument("--plain-loss", action="store_true",
+                    help="our loss without the fused chunked head + cross-entropy (full [B*T, V] logits)")
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = ap.parse_args()
     if args.threads:
@@ -186,13 +192,13 @@ def main() -> int:
     cfg = get_model_preset("tiny").replace(d_model=args.d_model, n_layers=args.layers, n_heads=max(args.d_model // 64, 1),
                                            mlp_hidden_size=args.d_model * 8 // 3 // 64 * 64 or 64)
     tokens = real_batch(args.batch, args.seq)
-    ours_model, ours = our_step(cfg, tokens, device, args.compile, lr=4e-4)
+    ours_model, ours = our_step(cfg, tokens, device, args.compile, lr=4e-4, fused_loss=not args.plain_loss)
     theirs_model, theirs = their_step(cfg, tokens, device, lr=4e-4)
     n_ours = sum(p.numel() for p in ours_model.parameters())
     n_theirs = sum(p.numel() for p in theirs_model.parameters())
     log(f"model: d_model {cfg.d_model}, {cfg.n_layers} layers, mlp {cfg.mlp_hidden_size}, vocab rows "
         f"{cfg.embedding_size}; params ours {n_ours:,} / transformers {n_theirs:,}; batch {args.batch} x {args.seq}, "
-        f"float32, {device}, {torch.get_num_threads()} threads, compile={args.compile}")
+        f"float32, {device}, {torch.get_num_threads()} threads, compile={args.compile}, fused loss={not args.plain_loss}")
     l0 = (ours(), theirs())
     log(f"first-step loss: ours {l0[0]:.4f}, transformers {l0[1]:.4f}")
     timed(ours, 1, device)
@@ -218,7 +224,8 @@ def main() -> int:
     if args.mfu_olmo_1b:
         mfu_olmo_1b(device, steps)
     print(f"RESULT train_step ratio={ratio:.3f} ours_tok_s={ours_tps:.0f} theirs_tok_s={theirs_tps:.0f} "
-          f"cpu_time_ratio={cpu_ratio:.3f} device={device.type} threads={torch.get_num_threads()} compile={args.compile}")
+          f"cpu_time_ratio={cpu_ratio:.3f} device={device.type} threads={torch.get_num_threads()} compile={args.compile} "
+          f"fused_loss={not args.plain_loss}")
     return 0
 
 

@@ -3,6 +3,9 @@ compilation are applied from outside, block by block (``model.blocks`` is the un
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -97,12 +100,38 @@ class OLMo(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, *, doc_ids: torch.Tensor | None = None,
                 position_ids: torch.Tensor | None = None, kv_cache: KVCache | None = None,
-                logits_to_keep: int = 0) -> torch.Tensor:
+                logits_to_keep: int = 0,
+                head_fn: Callable[[torch.Tensor, torch.Tensor], Any] | None = None) -> torch.Tensor:
         """``doc_ids [B, T]``: a token attends only to earlier tokens with the same id (packed
         documents). ``position_ids [B, T]`` default to ``0..T-1`` (after the cache's length).
         ``kv_cache``: keys/values of earlier calls; this call appends to it. ``logits_to_keep > 0``:
         the head runs on the last that many positions only (generation's prefill needs one; the
-        full ``[B, T, V]`` head would cost more than the rest of the model)."""
+        full ``[B, T, V]`` head would cost more than the rest of the model). ``head_fn``: replaces
+        the output head: ``head_fn(h, lm_head.weight)`` is returned, ``h [B, T, D]`` being the
+        final-normed hidden states; a loss fuses the projection with itself this way, inside
+        ``forward`` so that FSDP/DDP wrappers see the head weight used."""
+        h = self._trunk(input_ids, doc_ids=doc_ids, position_ids=position_ids, kv_cache=kv_cache)
+        if logits_to_keep > 0:
+            h = h[:, -logits_to_keep:]
+        h = self.norm(h)
+        out = self.lm_head(h) if head_fn is None else head_fn(h, self.lm_head.weight)
+        if kv_cache is not None:
+            kv_cache.advance(input_ids.size(1))
+        return out
+
+    def hidden_states(self, input_ids: torch.Tensor, *, doc_ids: torch.Tensor | None = None,
+                      position_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Final-normed hidden states ``[B, T, D]``: ``logits_from_hidden`` of them is ``forward``'s
+        logits. olmo-eval's scorer uses the pair to project only the positions it scores."""
+        return self.norm(self._trunk(input_ids, doc_ids=doc_ids, position_ids=position_ids))
+
+    def logits_from_hidden(self, h: torch.Tensor) -> torch.Tensor:
+        """Logits ``[..., embedding_size]`` of hidden states from :meth:`hidden_states`."""
+        return self.lm_head(h)
+
+    def _trunk(self, input_ids: torch.Tensor, *, doc_ids: torch.Tensor | None, position_ids: torch.Tensor | None,
+               kv_cache: KVCache | None = None) -> torch.Tensor:
+        """Embeddings and blocks: hidden states before the final norm."""
         if input_ids.dim() != 2:
             raise ValueError(f"input_ids must be [batch, seq], got shape {tuple(input_ids.shape)}")
         b, t = input_ids.shape
@@ -121,12 +150,7 @@ class OLMo(nn.Module):
         h = self.embeddings(input_ids)
         for block in self.blocks:
             h = block(h, position_ids, mask=mask, is_causal=is_causal, kv_cache=kv_cache)
-        if logits_to_keep > 0:
-            h = h[:, -logits_to_keep:]
-        logits = self.lm_head(self.norm(h))
-        if kv_cache is not None:
-            kv_cache.advance(t)
-        return logits
+        return h
 
     # -- auxiliary losses of pluggable feed-forwards -----------------------------------------------
 

@@ -8,6 +8,8 @@ with :func:`register_loss`; open-instruct's SFT and DPO losses are loss objects 
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -15,6 +17,8 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from olmo_core.train.fused_ce import DEFAULT_CHUNK_ROWS, linear_cross_entropy_sum
 
 IGNORE_INDEX = -100
 
@@ -74,25 +78,56 @@ def build_loss(name: str, **options: Any) -> LossFn:
         raise ValueError(f"loss: unknown {name!r}; registered: {sorted(LOSSES)}") from None
 
 
+def accepts_head_fn(model: nn.Module) -> bool:
+    """Whether ``model`` (or the module under its DDP wrapper) takes ``forward(..., head_fn=...)``."""
+    from olmo_core.distributed.parallelize import unwrap
+
+    return _forward_accepts_head_fn(type(unwrap(model)))
+
+
+@functools.cache
+def _forward_accepts_head_fn(cls: type) -> bool:
+    try:
+        return "head_fn" in inspect.signature(cls.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 @register_loss("lm")
 class LanguageModelingLoss:
     """Next-token cross-entropy on ``input_ids``/``labels`` (``-100`` = no target), optional z-loss.
 
-    The model is called as ``model(input_ids, doc_ids=...)`` when the batch carries ``doc_ids``."""
+    The model is called as ``model(input_ids, doc_ids=...)`` when the batch carries ``doc_ids``.
+    ``fused`` (default): with a model whose ``forward`` takes ``head_fn`` (olmo-core's OLMo), the
+    output head and the loss run together in chunks of ``chunk_rows`` rows
+    (:func:`olmo_core.train.fused_ce.linear_cross_entropy_sum`), never building the float32
+    ``[B*T, V]`` logits; same sums and gradients as the plain path within float32 rounding. Other
+    models, or ``fused=False``, take the plain path."""
 
-    def __init__(self, z_loss_multiplier: float | None = None, ignore_index: int = IGNORE_INDEX) -> None:
+    def __init__(self, z_loss_multiplier: float | None = None, ignore_index: int = IGNORE_INDEX,
+                 fused: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
         self.z_loss_multiplier, self.ignore_index = z_loss_multiplier, ignore_index
+        self.fused, self.chunk_rows = fused, chunk_rows
 
     def num_targets(self, micro_batch: Mapping[str, torch.Tensor]) -> int:
         return count_targets(micro_batch["labels"], self.ignore_index)
 
     def __call__(self, model: nn.Module, micro_batch: Mapping[str, torch.Tensor]) -> LossOutput:
         kwargs = {"doc_ids": micro_batch["doc_ids"]} if "doc_ids" in micro_batch else {}
-        logits = model(micro_batch["input_ids"], **kwargs)
         labels = micro_batch["labels"]
+        n = (labels != self.ignore_index).sum()
+        if self.fused and accepts_head_fn(model):
+            def head_fn(h: torch.Tensor, weight: torch.Tensor):  # type: ignore[no-untyped-def]
+                return linear_cross_entropy_sum(h, weight, labels, ignore_index=self.ignore_index,
+                                                z_loss_multiplier=self.z_loss_multiplier,
+                                                chunk_rows=self.chunk_rows)
+
+            loss, ce, z = model(micro_batch["input_ids"], head_fn=head_fn, **kwargs)
+            metrics = {"ce_loss": ce} if z is None else {"ce_loss": ce, "z_loss": z}
+            return LossOutput(loss, n, metrics)
+        logits = model(micro_batch["input_ids"], **kwargs)
         ce, z = cross_entropy_sum(logits, labels, ignore_index=self.ignore_index,
                                   z_loss_multiplier=self.z_loss_multiplier)
-        n = (labels != self.ignore_index).sum()
         if z is None:
             return LossOutput(ce, n, {"ce_loss": ce.detach()})
         return LossOutput(ce + z, n, {"ce_loss": ce.detach(), "z_loss": z.detach()})
