@@ -61,7 +61,7 @@ def run_stack(cfg: StackConfig, *, console: Console | None = None, until: str | 
     run_dir = Path(cfg.out).resolve()
     t0 = time.time()
     console.rule(f"[bold]olmo-stack {cfg.name}[/] -> {run_dir}" + (" (MoE)" if cfg.moe else ""))
-    pipeline = Pipeline(run_dir, build_stages(cfg), log=lambda m: console.print(f"[bold cyan]{m}[/]"))
+    pipeline = Pipeline(run_dir, build_stages(cfg), log=lambda m: console.print(m, style="bold cyan", markup=False))
     manifests = pipeline.run(until=until)
     report = build_report(run_dir, manifests)
     elapsed = time.time() - t0
