@@ -1,16 +1,19 @@
 """The issue's done-when, at test size: SFT then DPO from the CLI, starting from an olmo-core
-checkpoint, on pairs of ../shared/data/instruct, printing the held-out preference accuracy
-(chosen log-prob > rejected log-prob, on pairs DPO never trained on) of the SFT and DPO models.
+checkpoint, on ../shared/data/instruct, printing the held-out preference accuracy (chosen log-prob >
+rejected log-prob) of the SFT and DPO models.
+
+Held-out pairs are unseen by both models: SFT trains on chat examples of *other* questions (the
+shared SFT and DPO files hold the same questions, so SFT examples are filtered by question id
+against every pair used here), and DPO holds out 200 of the pairs (a seeded split of the mix).
 
 What is asserted is what held in every run we made: the preference loss falls below ln 2 and the
-mean held-out margin log p(chosen) - log p(rejected) grows. The accuracy itself moved by at most
-two pairs either way at this size (here 0.750 -> 0.781; other seeds and sizes: equal or lower), so
-"DPO beats SFT on accuracy" is printed, not asserted (see the package README).
+mean held-out margin log p(chosen) - log p(rejected) grows. "DPO beats SFT on held-out accuracy" is
+printed, not asserted: on questions neither model saw, a tiny model can only pick up surface cues
+(the best length-by-source rule scores 0.547 on these pairs), and in our runs the accuracy moved
+within noise either way (see the package README).
 
 The starting checkpoint is a tiny randomly initialised OLMo written by olmo-core (pretraining it on
-the corpus would not fit the test budget; ``init_from`` takes a pretrained checkpoint the same way).
-SFT trains on the chosen side of all the pairs, so both models know the held-out questions' answers
-equally; DPO then trains on the other pairs only."""
+the corpus would not fit the test budget; ``init_from`` takes a pretrained checkpoint the same way)."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from olmo_core.model.config import ModelConfig
 from olmo_core.model.transformer import OLMo
 from open_instruct.cli import main
 
-N_PAIRS, HELDOUT = 96, 32
+N_TRAIN, HELDOUT, N_SFT = 96, 200, 200
 
 
 def test_sft_then_dpo_from_the_cli_on_heldout_pairs(tmp_path, capsys) -> None:
@@ -32,13 +35,18 @@ def test_sft_then_dpo_from_the_cli_on_heldout_pairs(tmp_path, capsys) -> None:
     model = OLMo(ModelConfig(d_model=64, n_layers=2, n_heads=4, mlp_hidden_size=192, max_sequence_length=256))
     model.init_weights(0)
     save_model_checkpoint(model, tmp_path / "init")
-    pairs = write_jsonl(tmp_path / "pairs.jsonl", head("dpo.jsonl.zst", N_PAIRS))
-    common = [f"data.sources=[{pairs}]", "data.max_length=256", f"data.cache_dir={tmp_path / 'cache'}",
+    pairs = head("dpo.jsonl.zst", N_TRAIN + HELDOUT)
+    seen = {p["id"] for p in pairs}
+    sft = [r for r in head("sft.jsonl.zst", N_SFT + len(pairs)) if r["id"] not in seen][:N_SFT]
+    assert len(sft) == N_SFT and not seen & {r["id"] for r in sft}
+    common = ["data.max_length=256", f"data.cache_dir={tmp_path / 'cache'}",
               "batch.global_batch_size=16", "batch.micro_batch_size=16", "~trainer.callbacks.loss_plot",
               "~trainer.callbacks.speed"]
     assert main(["sft", "--preset", "tiny_sft", f"init_from={tmp_path / 'init'}",
-                 f"trainer.run_dir={tmp_path / 'sft'}", "batch.epochs=8", "optim.lr=3e-3", *common]) == 0
+                 f"data.sources=[{write_jsonl(tmp_path / 'sft.jsonl', sft)}]",
+                 f"trainer.run_dir={tmp_path / 'sft'}", "batch.epochs=4", "optim.lr=3e-3", *common]) == 0
     assert main(["dpo", "--preset", "tiny_dpo", f"init_from={tmp_path / 'sft'}",
+                 f"data.sources=[{write_jsonl(tmp_path / 'pairs.jsonl', pairs)}]",
                  f"trainer.run_dir={tmp_path / 'dpo'}", f"data.holdout={HELDOUT}", "batch.epochs=4",
                  "optim.lr=1e-3", *common]) == 0
     out = capsys.readouterr().out
