@@ -40,14 +40,14 @@ class PretrainConfig:
 
     run_preset: str = "tiny"
     model: str = "tiny"
-    max_steps: int = 120
+    max_steps: int = 100
     seq_len: int = 256
     global_batch_size: int = 8
     micro_batch_size: int = 8
     lr: float = 3e-3
     warmup_steps: int = 12
-    checkpoint_every: int = 40
-    eval_every: int = 40
+    checkpoint_every: int = 50
+    eval_every: int = 50
     inloop_tasks: str = "arc_easy,piqa"
     inloop_limit: int = 40
     overrides: list[str] = field(default_factory=list)
@@ -56,7 +56,7 @@ class PretrainConfig:
 @dataclass
 class EvalConfig:
     tasks: str = "core9"
-    limit: int = 50
+    limit: int = 40
     num_shots: int | None = None
     max_docs_per_subdomain: int | None = 20
 
