@@ -7,7 +7,7 @@ shared SFT and DPO files hold the same questions, so SFT examples are filtered b
 against every pair used here), and DPO holds out 200 of the pairs (a seeded split of the mix).
 
 Asserted: the preference loss falls below ln 2 and, at this fixed seed and size, the mean held-out
-margin log p(chosen) - log p(rejected) grows (it did in 3 of 4 such runs; at the olmo-stack demo's
+margin log p(chosen) - log p(rejected) grows (it did in 3 of 5 such runs; at the olmo-stack demo's
 sizes it fell). "DPO beats SFT on held-out accuracy" is
 printed, not asserted: on questions neither model saw, a tiny model can only pick up surface cues
 (the best length-by-source rule scores 0.547 on these pairs), and in our runs the accuracy moved
