@@ -83,3 +83,15 @@ def test_kill_during_pretraining_then_resume(uninterrupted: Path, tmp_path: Path
             if k in ma:
                 ma[k].pop("checkpoint"), mb[k].pop("checkpoint")
         assert ma == mb, f"{stage} metrics differ after resume"
+
+
+def test_moe_variant_routes_and_exports(tmp_path: Path) -> None:
+    out = tmp_path / "moe"
+    proc = subprocess.run([*_cmd(out), "--moe"], env=ENV, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    routing = json.loads((out / "routing" / "analysis.json").read_text())
+    assert "router_saturation" in routing and "coactivation" in routing
+    for name in ("saturation", "coactivation", "domain_specialization", "vocabulary_specialization"):
+        assert (out / "routing" / f"{name}.png").is_file()
+    assert _manifest(out, "export")["metrics"]["hf_class"] == "OlmoeForCausalLM"
+    assert "Routing (MoE)" in (out / "report" / "index.html").read_text()
