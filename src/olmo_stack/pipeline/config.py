@@ -40,7 +40,7 @@ class PretrainConfig:
 
     run_preset: str = "tiny"
     model: str = "tiny"
-    max_steps: int = 100
+    max_steps: int = 250
     seq_len: int = 256
     global_batch_size: int = 8
     micro_batch_size: int = 8
@@ -56,7 +56,7 @@ class PretrainConfig:
 @dataclass
 class EvalConfig:
     tasks: str = "core9"
-    limit: int = 40
+    limit: int = 60
     num_shots: int | None = None
     max_docs_per_subdomain: int | None = 20
 
@@ -66,9 +66,9 @@ class AdaptConfig:
     """SFT then DPO with open-instruct's tiny presets; counts of examples/pairs from the built-in sets."""
 
     sft_preset: str = "tiny_sft"
-    sft_examples: int = 1000
+    sft_examples: int = 1500
     dpo_preset: str = "tiny_dpo"
-    dpo_pairs: int = 800
+    dpo_pairs: int = 1000
     dpo_holdout: int = 200
     max_length: int = 256
     sft_overrides: list[str] = field(default_factory=list)
