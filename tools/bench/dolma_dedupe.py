@@ -19,76 +19,19 @@ import collections
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
+
+from _dolma_peer import ensure_peer, timed  # tools/bench is on sys.path
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "data" / "corpus"
-PEER_VENV = Path(os.environ.get("DOLMA_PEER_VENV", "/tmp/bench-peer-dolma"))
 QUICK_SOURCES = ["manpages", "kernel_docs"]
 
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def ensure_peer() -> Path:
-    exe = PEER_VENV / "bin" / "dolma"
-    if not exe.exists():
-        log(f"installing the original dolma into {PEER_VENV} ...")
-        subprocess.run(["uv", "venv", "-q", "--allow-existing", "-p", "3.11", str(PEER_VENV)], check=True)
-        subprocess.run(["uv", "pip", "install", "-q", "--python", str(PEER_VENV / "bin" / "python"), "dolma"],
-                       check=True)
-    return exe
-
-
-def _tree_rss(pid: int) -> int:
-    """Summed resident memory (bytes) of a process and its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        total += rss.get(p, 0)
-        stack.extend(children.get(p, []))
-    return total
-
-
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = 0
-    stop = threading.Event()
-
-    def poll() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=poll, daemon=True)
-    thread.start()
-    _, err = proc.communicate()
-    elapsed = time.perf_counter() - t0
-    stop.set()
-    thread.join()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
-    return elapsed, peak
 
 
 def run_peer(exe: Path, work: Path, processes: int, expected: int, fp: float) -> tuple[float, int, Path]:

@@ -19,15 +19,13 @@ import gzip
 import json
 import os
 import shutil
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
+
+from _dolma_peer import ensure_peer, timed  # tools/bench is on sys.path
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "data" / "corpus"
-PEER_VENV = Path("/tmp/bench-peer-dolma")
 TAGGERS = ["gopher_v1", "c4_v1", "pii_regex_v1", "char_length_v1"]
 
 # Keep/drop decisions per rule set, as expressions over set-less attribute names.
@@ -65,16 +63,6 @@ def log(msg: str) -> None:
     print(msg, flush=True)
 
 
-def ensure_peer() -> Path:
-    dolma = PEER_VENV / "bin" / "dolma"
-    if not dolma.exists():
-        log(f"installing the peer (PyPI dolma) into {PEER_VENV}")
-        subprocess.run(["uv", "venv", "-q", "-p", "3.11", str(PEER_VENV)], check=True)
-        subprocess.run(["uv", "pip", "install", "-q", "--python", str(PEER_VENV / "bin" / "python"), "dolma"],
-                       check=True)
-    return dolma
-
-
 def prepare_corpus(work: Path, quick: bool) -> tuple[Path, int]:
     """Copy the corpus as .jsonl.gz under work/documents/<source>/ (quick: the first file of each source,
     cut to 150 documents)."""
@@ -100,54 +88,6 @@ def prepare_corpus(work: Path, quick: bool) -> tuple[Path, int]:
                 f.write(json.dumps(obj, ensure_ascii=False) + "\n")
                 n += 1
     return docs_root, n
-
-
-def _tree_rss(pid: int) -> int:
-    """Summed RSS (bytes) of ``pid`` and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                parts = f.read().rsplit(")", 1)[1].split()
-            ppid, pages = int(parts[1]), int(parts[21])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(d))
-        rss[int(d)] = pages * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        total += rss.get(p, 0)
-        stack.extend(children.get(p, []))
-    return total
-
-
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Run ``cmd``; return (wall seconds, peak summed RSS of its process tree)."""
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    peak = 0
-    stop = threading.Event()
-
-    def poll() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
-            time.sleep(0.2)
-
-    t = threading.Thread(target=poll, daemon=True)
-    t.start()
-    out, _ = proc.communicate()
-    stop.set()
-    t.join()
-    wall = time.monotonic() - start
-    if proc.returncode != 0:
-        sys.stdout.write(out.decode(errors="replace")[-4000:])
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
-    return wall, peak
 
 
 def read_attrs(root: Path) -> dict[str, dict]:
