@@ -1,20 +1,16 @@
-"""The issue's done-when, at test size: SFT then DPO from the CLI, starting from an olmo-core
-checkpoint, on ../shared/data/instruct, printing the held-out preference accuracy (chosen log-prob >
-rejected log-prob) of the SFT and DPO models.
+"""SFT then DPO from the CLI, starting from an olmo-core checkpoint, on ../shared/data/instruct, at
+test size: the commands run, the result is an olmo-core checkpoint, the preference loss falls and
+the held-out comparison (accuracy of the SFT and DPO models on the same pairs, McNemar test) is
+printed and recorded.
 
 Held-out pairs are unseen by both models: SFT trains on chat examples of *other* questions (the
-shared SFT and DPO files hold the same questions, so SFT examples are filtered by question id
-against every pair used here), and DPO holds out 200 of the pairs (a seeded split of the mix).
+shared SFT and DPO files hold the same questions; ``data.exclude`` drops the pairs' question ids from
+the SFT mix), and DPO holds out 200 of the pairs.
 
-Asserted: the preference loss falls below ln 2 and, at this fixed seed and size, the mean held-out
-margin log p(chosen) - log p(rejected) grows (it did in 3 of 5 such runs; at the olmo-stack demo's
-sizes it fell). "DPO beats SFT on held-out accuracy" is
-printed, not asserted: on questions neither model saw, a tiny model can only pick up surface cues
-(the best length-by-source rule scores 0.547 on these pairs), and in our runs the accuracy moved
-within noise either way (see the package README).
-
-The starting checkpoint is a tiny randomly initialised OLMo written by olmo-core (pretraining it on
-the corpus would not fit the test budget; ``init_from`` takes a pretrained checkpoint the same way)."""
+At this size (96 training pairs, a random-init model) held-out accuracy moves within noise, so it is
+printed, not asserted; the issue's criterion, DPO above SFT on held-out pairs, is asserted where it
+is measurable: ``tests/stack/test_preference_gain.py`` (olmo-core-pretrained model, the ``tiny``
+presets' 8,000 training and 2,000 held-out pairs)."""
 
 from __future__ import annotations
 
@@ -38,16 +34,17 @@ def test_sft_then_dpo_from_the_cli_on_heldout_pairs(tmp_path, capsys) -> None:
     save_model_checkpoint(model, tmp_path / "init")
     pairs = head("dpo.jsonl.zst", N_TRAIN + HELDOUT)
     seen = {p["id"] for p in pairs}
-    sft = [r for r in head("sft.jsonl.zst", N_SFT + len(pairs)) if r["id"] not in seen][:N_SFT]
-    assert len(sft) == N_SFT and not seen & {r["id"] for r in sft}
+    sft = head("sft.jsonl.zst", N_SFT + len(pairs))
+    assert len(seen & {r["id"] for r in sft}) > 0  # some questions are shared: exclude must drop them
     common = ["data.max_length=256", f"data.cache_dir={tmp_path / 'cache'}",
               "batch.global_batch_size=16", "batch.micro_batch_size=16", "~trainer.callbacks.loss_plot",
               "~trainer.callbacks.speed"]
+    pairs_file = write_jsonl(tmp_path / "pairs.jsonl", pairs)
     assert main(["sft", "--preset", "tiny_sft", f"init_from={tmp_path / 'init'}",
-                 f"data.sources=[{write_jsonl(tmp_path / 'sft.jsonl', sft)}]",
+                 f"data.sources=[{write_jsonl(tmp_path / 'sft.jsonl', sft)}:{N_SFT}]", f"data.exclude=[{pairs_file}]",
                  f"trainer.run_dir={tmp_path / 'sft'}", "batch.epochs=4", "optim.lr=3e-3", *common]) == 0
     assert main(["dpo", "--preset", "tiny_dpo", f"init_from={tmp_path / 'sft'}",
-                 f"data.sources=[{write_jsonl(tmp_path / 'pairs.jsonl', pairs)}]",
+                 f"data.sources=[{pairs_file}]",
                  f"trainer.run_dir={tmp_path / 'dpo'}", f"data.holdout={HELDOUT}", "batch.epochs=4",
                  "optim.lr=1e-3", *common]) == 0
     out = capsys.readouterr().out
@@ -55,6 +52,10 @@ def test_sft_then_dpo_from_the_cli_on_heldout_pairs(tmp_path, capsys) -> None:
     before, after = summary["heldout_before"], summary["heldout_after"]
     print(f"held-out preference accuracy: SFT {before['accuracy']:.3f}, DPO {after['accuracy']:.3f}")
     assert "held-out preference accuracy" in out and before["pairs"] == after["pairs"] == HELDOUT
+    sft_mix = json.loads((tmp_path / "sft" / "mix_stats.json").read_text())["sources"][0]
+    assert sft_mix["selected"] == N_SFT and sft_mix["excluded"] == len(seen & {r["id"] for r in sft})
+    paired = summary["heldout_paired"]
+    assert paired["gained"] - paired["lost"] == round((after["accuracy"] - before["accuracy"]) * HELDOUT)
     assert summary["final_metrics"]["train/loss"] < 0.6931  # the preference loss went down from ln 2
     assert after["margin"] > before["margin"]
     # the result is an olmo-core checkpoint that olmo-core's reader loads

@@ -30,6 +30,8 @@ def test_hit_miss_and_atomic(sft_file, tokenizer, tmp_path, monkeypatch) -> None
     assert k0 != cache.cache_key("sft", [cache.MixSource(str(sft_file), 50)], 0, tokenizer, "tulu", 512)[0]
     assert k0 != cache.cache_key("sft", [cache.MixSource(str(sft_file), 50)], 1, tokenizer, "tulu", 256)[0]
     assert k0 != cache.cache_key("sft", [cache.MixSource(str(sft_file), 51)], 0, tokenizer, "tulu", 256)[0]
+    ex = [cache.MixSource(str(sft_file), 10)]
+    assert k0 != cache.cache_key("sft", [cache.MixSource(str(sft_file), 50)], 0, tokenizer, "tulu", 256, ex)[0]
     copy = tmp_path / "copy.jsonl"
     copy.write_bytes(sft_file.read_bytes()[:-2] + b" }\n")  # same records, different bytes
     assert k0 != cache.cache_key("sft", [cache.MixSource(str(copy), 50)], 0, tokenizer, "tulu", 256)[0]

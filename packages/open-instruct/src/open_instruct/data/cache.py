@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from open_instruct.data.mixing import MixSource, MixStats, SourceStats, mix
+from open_instruct.data.mixing import MixSource, MixStats, SourceStats, mix, mixed_ids
 from open_instruct.data.sources import Kind, file_sha256
 from open_instruct.data.template import get_template
 from open_instruct.data.tokenize import TokenizedData, tokenize_dpo, tokenize_sft
@@ -26,15 +26,18 @@ CACHE_VERSION = 1
 
 
 def cache_key(kind: Kind, sources: list[MixSource], seed: int, tokenizer: ChatTokenizer, template: str,
-              max_length: int) -> tuple[str, dict]:
+              max_length: int, exclude: list[MixSource] | None = None) -> tuple[str, dict]:
     tmpl = get_template(template)
     parts = {"cache_version": CACHE_VERSION, "kind": kind, "seed": seed, "max_length": max_length,
              "template": {"name": tmpl.name, "version": tmpl.version},
              "tokenizer_sha256": tokenizer.fingerprint(),
              "sources": [{"spec": s.describe(), "sha256": file_sha256(s.path)} for s in sources]}
+    if exclude:
+        parts["exclude"] = [{"spec": s.describe(), "sha256": file_sha256(s.path)} for s in exclude]
     # The path itself is not part of the content: the same file elsewhere hits the same entry.
-    for p, s in zip(parts["sources"], sources):
-        p["spec"] = p["spec"].replace(s.path, Path(s.path).name, 1)
+    for key in ("sources", "exclude"):
+        for p, s in zip(parts.get(key, []), sources if key == "sources" else exclude or []):
+            p["spec"] = p["spec"].replace(s.path, Path(s.path).name, 1)
     key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
     return key, parts
 
@@ -45,15 +48,18 @@ def default_cache_dir() -> Path:
 
 def load_tokenized(kind: Kind, sources: list[MixSource | str], tokenizer: ChatTokenizer, *, template: str = "tulu",
                    max_length: int = 2048, seed: int = 0, cache_dir: str | Path | None = None,
-                   log=print) -> tuple[TokenizedData, MixStats]:
-    """Mix, template and tokenize the sources, or read the cached result."""
+                   exclude: list[MixSource | str] | None = None, log=print) -> tuple[TokenizedData, MixStats]:
+    """Mix, template and tokenize the sources, or read the cached result. ``exclude``: mixes (same
+    spec syntax, same seed) whose records' ids are left out of this one (see ``mixed_ids``)."""
     specs = [MixSource.parse(s) if isinstance(s, str) else s for s in sources]
+    ex_specs = [MixSource.parse(s) if isinstance(s, str) else s for s in exclude or []]
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key, parts = cache_key(kind, specs, seed, tokenizer, template, max_length)
+    key, parts = cache_key(kind, specs, seed, tokenizer, template, max_length, ex_specs)
     entry = cache_dir / f"{kind}-{key[:16]}"
     if (entry / "meta.json").is_file():
         return _read(entry, kind)
-    records, stats = mix(specs, kind, seed=seed, cache_dir=cache_dir / "datasets")
+    ids = mixed_ids(ex_specs, seed=seed, cache_dir=cache_dir / "datasets") if ex_specs else frozenset()
+    records, stats = mix(specs, kind, seed=seed, cache_dir=cache_dir / "datasets", exclude_ids=ids)
     tmpl = get_template(template)
     data = (tokenize_sft if kind == "sft" else tokenize_dpo)(records, tokenizer, tmpl, max_length, stats)
     if data.num_sequences == 0:

@@ -75,6 +75,7 @@ class SourceStats:
     tokens: int = 0
     target_tokens: int = 0
     dropped_too_long: int = 0
+    excluded: int = 0  # records left out because their id is in ``exclude``
 
 
 @dataclass
@@ -107,9 +108,10 @@ def select_indices(n: int, source: MixSource, rng: np.random.Generator) -> np.nd
 
 
 def mix(sources: list[MixSource | str], kind: Kind, *, seed: int = 0, shuffle: bool = True,
-        cache_dir: str | Path | None = None) -> tuple[list, MixStats]:
+        cache_dir: str | Path | None = None, exclude_ids: frozenset[str] | set[str] = frozenset()) -> tuple[list, MixStats]:
     """Records from every source, selected and shuffled with ``seed``, plus per-source stats.
-    Each record's ``source`` attribute is left as written; ``MixStats`` counts them."""
+    Each record's ``source`` attribute is left as written; ``MixStats`` counts them. Records whose
+    ``id`` is in ``exclude_ids`` are removed from a source before its count or percentage is taken."""
     specs = [MixSource.parse(s) if isinstance(s, str) else s for s in sources]
     if not specs:
         raise ValueError("no data sources given")
@@ -118,13 +120,16 @@ def mix(sources: list[MixSource | str], kind: Kind, *, seed: int = 0, shuffle: b
     stats = []
     for k, spec in enumerate(specs):
         recs = read_records(spec.path, kind, cache_dir=cache_dir)
+        available = len(recs)
+        if exclude_ids:
+            recs = [r for r in recs if not (r.id and r.id in exclude_ids)]
         idx = select_indices(len(recs), spec, np.random.default_rng([seed, k]))
         picked = [recs[i] for i in idx]
         counts: dict[str, int] = {}
         for r in picked:
             counts[r.source] = counts.get(r.source, 0) + 1
-        stats.append(SourceStats(spec.describe(), spec.path, file_sha256(spec.path), len(recs), len(picked),
-                                 dict(sorted(counts.items()))))
+        stats.append(SourceStats(spec.describe(), spec.path, file_sha256(spec.path), available, len(picked),
+                                 dict(sorted(counts.items())), excluded=available - len(recs)))
         records.extend(picked)
         origin.extend([k] * len(picked))
     order = np.random.default_rng([seed, len(specs), 7]).permutation(len(records)) if shuffle \
@@ -132,3 +137,16 @@ def mix(sources: list[MixSource | str], kind: Kind, *, seed: int = 0, shuffle: b
     for r, o in zip(records, origin):
         r.extra["mix_source"] = o
     return [records[i] for i in order], MixStats(seed, stats)
+
+
+def mixed_ids(sources: list[MixSource | str], *, seed: int = 0, cache_dir: str | Path | None = None) -> frozenset[str]:
+    """The ids of the records another run selects from ``sources`` with the same ``seed`` (the
+    selection depends only on the specs, their order, the files and the seed, so an SFT run can leave
+    out exactly the questions a later DPO run trains and evaluates on). Files of either kind work: a
+    preference file is read as its chosen conversations."""
+    records, _ = mix(sources, "sft", seed=seed, shuffle=False, cache_dir=cache_dir)
+    missing = [r for r in records if not r.id]
+    if missing:
+        raise ValueError(f"data.exclude: {len(missing)} records of {', '.join(map(str, sources))} have no 'id', "
+                         f"so they cannot be matched")
+    return frozenset(r.id for r in records)

@@ -27,9 +27,12 @@ class InstructDataConfig:
     ``holdout``: units (examples/pairs) kept out of training for evaluation, taken from the end of
     the seeded mix. ``cache_dir``: tokenized datasets and reference log-probs (default
     ``$OPEN_INSTRUCT_CACHE`` or ``~/.cache/open_instruct``). ``tokenizer``: a ``tokenizer.json`` (default:
-    the OLMo tokenizer olmo-core ships)."""
+    the OLMo tokenizer olmo-core ships). ``exclude``: sources in the same syntax whose records' ids
+    are left out, e.g. an SFT run's ``exclude=[dpo.jsonl.zst:10000]`` drops exactly the questions a
+    DPO run on ``dpo.jsonl.zst:10000`` (same seed) trains and evaluates on."""
 
     sources: list[str] = field(default_factory=lambda: [f"{SFT_DATA}:1000"])
+    exclude: list[str] = field(default_factory=list)
     template: str = "tulu"
     max_length: int = 2048
     seed: int = 0

@@ -20,6 +20,7 @@ import torch
 from olmo_core.checkpoint.manager import CheckpointManager, latest_checkpoint
 from olmo_core.checkpoint.model_io import read_model_config
 from olmo_core.distributed.utils import barrier, get_rank, get_world_size, init_distributed, is_main_process
+from olmo_core.interfaces import CHECKPOINT_FORMAT_NAME
 from olmo_core.model.config import ModelConfig
 from olmo_core.model.presets import MODEL_PRESETS, get_model_preset
 from olmo_core.optim.adamw import build_optimizer
@@ -28,7 +29,7 @@ from olmo_core.train.callbacks.checkpointer import Checkpointer
 from olmo_core.train.trainer import Trainer
 from open_instruct.data.cache import default_cache_dir, load_tokenized
 from open_instruct.data.tokenize import TokenizedData
-from open_instruct.evaluate import preference_accuracy
+from open_instruct.evaluate import accuracy_from_logps, pair_logps, paired_comparison
 from open_instruct.losses.dpo import needs_reference
 from open_instruct.ref_cache import ReferenceLogps, reference_logps
 from open_instruct.tokenizer import load_tokenizer
@@ -41,7 +42,7 @@ def resolve_init(init_from: str) -> tuple[ModelConfig, Path | None]:
     """(model config, checkpoint folder or None) for a checkpoint, a run folder or a preset name."""
     p = Path(init_from)
     if p.is_dir():
-        ckpt = p if (p / "manifest.json").is_file() else latest_checkpoint(p)
+        ckpt = p if _is_checkpoint(p) else latest_checkpoint(p)
         if ckpt is None:
             raise FileNotFoundError(f"init_from={init_from}: no manifest.json and no valid checkpoint under "
                                     f"{p / 'checkpoints'}")
@@ -50,6 +51,15 @@ def resolve_init(init_from: str) -> tuple[ModelConfig, Path | None]:
         return get_model_preset(init_from), None
     raise FileNotFoundError(f"init_from={init_from!r}: neither a checkpoint/run folder nor a model preset "
                             f"({', '.join(MODEL_PRESETS)})")
+
+
+def _is_checkpoint(folder: Path) -> bool:
+    # A run folder may hold a manifest of its own (an olmo-stack stage's): only an olmo-core
+    # checkpoint manifest makes the folder itself the checkpoint.
+    try:
+        return json.loads((folder / "manifest.json").read_text()).get("format") == CHECKPOINT_FORMAT_NAME
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def load_model(model_cfg: ModelConfig, ckpt: Path | None, device: torch.device, seed: int = 0) -> torch.nn.Module:
@@ -101,11 +111,13 @@ def run(cfg: InstructRunConfig) -> dict[str, Any]:
     kind = cfg.kind
     if main:
         data, stats = load_tokenized(kind, list(cfg.data.sources), tokenizer, template=cfg.data.template,
-                                     max_length=cfg.data.max_length, seed=cfg.data.seed, cache_dir=cache, log=log)
+                                     max_length=cfg.data.max_length, seed=cfg.data.seed, cache_dir=cache,
+                                     exclude=list(cfg.data.exclude), log=log)
     barrier()
     if not main:
         data, stats = load_tokenized(kind, list(cfg.data.sources), tokenizer, template=cfg.data.template,
-                                     max_length=cfg.data.max_length, seed=cfg.data.seed, cache_dir=cache)
+                                     max_length=cfg.data.max_length, seed=cfg.data.seed, cache_dir=cache,
+                                     exclude=list(cfg.data.exclude))
     log(stats.table())
     full_data = data
     data, heldout = split_holdout(full_data, cfg.data.holdout)
@@ -122,7 +134,8 @@ def run(cfg: InstructRunConfig) -> dict[str, Any]:
         if needs_reference(cfg.dpo.loss):
             reference = _shared_reference(start, data, cfg, cache / "reference")
         if len(heldout):
-            summary["heldout_before"] = preference_accuracy(start, full_data, heldout, max_length=cfg.data.max_length)
+            logps_before = pair_logps(start, full_data, heldout, max_length=cfg.data.max_length)
+            summary["heldout_before"] = accuracy_from_logps(*logps_before)
             log(f"held-out preference accuracy before DPO: {summary['heldout_before']['accuracy']:.3f}")
         del start
 
@@ -160,9 +173,13 @@ def run(cfg: InstructRunConfig) -> dict[str, Any]:
     summary["final_metrics"] = {k: v for k, v in last.items() if isinstance(v, int | float)}
     if kind == "dpo" and len(heldout):
         final = load_model(model_cfg, Path(summary["checkpoint"]), device) if summary["checkpoint"] else model
-        summary["heldout_after"] = preference_accuracy(final, full_data, heldout, max_length=cfg.data.max_length)
+        logps_after = pair_logps(final, full_data, heldout, max_length=cfg.data.max_length)
+        summary["heldout_after"] = accuracy_from_logps(*logps_after)
+        margins = [s[:, 0] - s[:, 1] for s, _ in (logps_before, logps_after)]
+        summary["heldout_paired"] = paired = paired_comparison(*margins)
         b, a = summary["heldout_before"]["accuracy"], summary["heldout_after"]["accuracy"]
-        log(f"held-out preference accuracy ({len(heldout)} pairs): start (SFT) {b:.3f} -> DPO {a:.3f}")
+        log(f"held-out preference accuracy ({len(heldout)} pairs): start (SFT) {b:.3f} -> DPO {a:.3f} "
+            f"({paired['gained']} pairs gained, {paired['lost']} lost, McNemar p = {paired['p_value']:.3g})")
     if main:
         _write_json(run_dir / "summary.json", summary)
     return summary
