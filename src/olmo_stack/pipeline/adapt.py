@@ -28,8 +28,11 @@ def _common(ctx: StageContext, init_from: Path) -> list[str]:
 def stage_sft(ctx: StageContext) -> dict[str, Any]:
     c = ctx.config
     data = builtin_path("instruct") / "sft.jsonl.zst"
+    # The built-in sets ask disjoint questions; excluding the pairs' ids keeps it so for any counts.
+    pairs = builtin_path("instruct") / "dpo.jsonl.zst"
     summary = _run(c["sft_preset"], [*_common(ctx, ctx.output_of("pretrain", "checkpoint")),
-                                     f"data.sources=[{data}:{c['sft_examples']}]", *c["sft_overrides"]])
+                                     f"data.sources=[{data}:{c['sft_examples']}]", f"data.exclude=[{pairs}]",
+                                     *c["sft_overrides"]])
     return {"outputs": {"checkpoint": summary["checkpoint"], "metrics": ctx.dir / "metrics.jsonl"},
             "metrics": {k: v for k, v in summary.items() if k != "mix"}}
 

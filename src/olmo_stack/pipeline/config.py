@@ -66,10 +66,10 @@ class AdaptConfig:
     """SFT then DPO with open-instruct's tiny presets; counts of examples/pairs from the built-in sets."""
 
     sft_preset: str = "tiny_sft"
-    sft_examples: int = 1500
+    sft_examples: int = 4000
     dpo_preset: str = "tiny_dpo"
-    dpo_pairs: int = 1000
-    dpo_holdout: int = 200
+    dpo_pairs: int = 10000
+    dpo_holdout: int = 2000
     max_length: int = 256
     sft_overrides: list[str] = field(default_factory=list)
     dpo_overrides: list[str] = field(default_factory=list)

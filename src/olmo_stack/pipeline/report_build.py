@@ -163,6 +163,9 @@ def build_report(run_dir: Path, manifests: dict[str, dict[str, Any]]) -> Path:
                 for k in ("heldout_before", "heldout_after"):
                     if k in m["metrics"]:
                         summary[f"preference accuracy {k.split('_')[1]}"] = m["metrics"][k]["accuracy"]
+                if paired := m["metrics"].get("heldout_paired"):
+                    summary.update({"pairs gained": paired["gained"], "pairs lost": paired["lost"],
+                                    "McNemar p": paired["p_value"]})
             rep.table([summary])
 
     if "export" in manifests:

@@ -91,8 +91,11 @@ def _highlight(name: str, metrics: dict[str, Any]) -> str:
         if len(ppl) >= 2:
             return f"held-out ppl {ppl[0][1]:.0f} (step {ppl[0][0]}) -> {ppl[-1][1]:.1f} (step {ppl[-1][0]})"
     if name == "dpo" and "heldout_after" in metrics:
-        return (f"preference accuracy SFT {metrics['heldout_before']['accuracy']:.3f} -> "
+        text = (f"held-out preference accuracy SFT {metrics['heldout_before']['accuracy']:.3f} -> "
                 f"DPO {metrics['heldout_after']['accuracy']:.3f}")
+        if paired := metrics.get("heldout_paired"):
+            text += f" ({metrics['heldout']} pairs, McNemar p = {paired['p_value']:.2g})"
+        return text
     if name == "export":
         return f"{metrics.get('hf_class')} with {metrics.get('parameters', 0):,} parameters"
     if name in ("eval_base",) and "perplexity" in metrics:
