@@ -41,3 +41,15 @@ def test_tiny_preset_runs_forward_with_aux_losses() -> None:
     assert 0.9 * 0.01 < losses["lb_loss"].item() < 1.5 * 0.01
     metrics = model.pop_metrics()
     assert metrics["layer1/routed_tokens"].item() == 32
+
+
+def test_plain_olmo_core_train_finds_the_olmoe_presets() -> None:
+    """olmoe declares an ``olmo_core.plugins`` entry point, so olmo-core's own CLI composes
+    ``model=olmoe_tiny`` without olmoe being imported by hand first."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "olmo_core.cli", "train", "--preset", "tiny", "model=olmoe_tiny",
+                           "--print-config"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "target: olmoe.moe:MoEFeedForward" in proc.stdout and "num_experts: 8" in proc.stdout

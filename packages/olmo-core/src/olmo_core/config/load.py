@@ -14,7 +14,9 @@ def compose_run_config(preset: str = "tiny", overrides: list[str] | None = None)
     from hydra import compose, initialize
 
     import olmo_core.config.presets  # noqa: F401
+    from olmo_core.plugins import load_plugins
 
+    load_plugins()  # installed extensions register their presets (model=olmoe_tiny) first
     if preset not in PRESETS:
         raise ValueError(f"--preset {preset!r}: unknown; known presets: {', '.join(PRESETS)}")
     with initialize(version_base=None, config_path=None):

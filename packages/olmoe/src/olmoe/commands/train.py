@@ -13,8 +13,9 @@ EPILOG = """examples:
   # OLMoE-1B-7B with the OLMo-1B recipe; show the composed config
   olmoe train --preset olmo_1b model=olmoe_1b_7b --print-config
 Everything after the options is passed to `olmo-core train` (hydra overrides), plus the routing_metrics
-callback unless trainer.callbacks.routing_metrics is set. Plain `olmo-core train` trains an MoE too: set
-model.feed_forward.target=olmoe.moe:MoEFeedForward, its options and '+trainer.callbacks.routing_metrics={}'.
+callback unless trainer.callbacks.routing_metrics is set. Plain `olmo-core train` trains an MoE too
+(olmoe is an olmo-core plug-in): `olmo-core train --preset tiny model=olmoe_tiny` plus
+'+trainer.callbacks.routing_metrics={}' for the routing metrics.
 """
 
 

@@ -1,0 +1,32 @@
+"""Plug-ins found through the ``olmo_core.plugins`` entry-point group: imported once, and a broken
+one is named in the error."""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import EntryPoint
+
+import pytest
+
+import olmo_core.plugins as plugins
+
+
+def test_plugins_are_imported_once_and_broken_ones_named(monkeypatch, tmp_path) -> None:
+    (tmp_path / "fake_olmo_plugin.py").write_text("import builtins\nbuiltins.FAKE_PLUGIN_IMPORTS = "
+                                                  "getattr(builtins, 'FAKE_PLUGIN_IMPORTS', 0) + 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(plugins, "_loaded", {})
+    good = EntryPoint(name="fake", value="fake_olmo_plugin", group=plugins.GROUP)
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [good] if group == plugins.GROUP else [])
+    assert plugins.load_plugins() == {"fake": "fake_olmo_plugin"}
+    del sys.modules["fake_olmo_plugin"]
+    assert plugins.load_plugins() == {"fake": "fake_olmo_plugin"}  # not imported a second time
+    import builtins
+
+    assert builtins.FAKE_PLUGIN_IMPORTS == 1
+    del builtins.FAKE_PLUGIN_IMPORTS
+
+    broken = EntryPoint(name="broken", value="no_such_module_for_olmo_core", group=plugins.GROUP)
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [good, broken])
+    with pytest.raises(plugins.PluginError, match="plug-in 'broken' = 'no_such_module_for_olmo_core'"):
+        plugins.load_plugins()
