@@ -30,16 +30,16 @@ def cache_key(kind: Kind, sources: list[MixSource], seed: int, tokenizer: ChatTo
     tmpl = get_template(template)
     parts = {"cache_version": CACHE_VERSION, "kind": kind, "seed": seed, "max_length": max_length,
              "template": {"name": tmpl.name, "version": tmpl.version},
-             "tokenizer_sha256": tokenizer.fingerprint(),
-             "sources": [{"spec": s.describe(), "sha256": file_sha256(s.path)} for s in sources]}
+             "tokenizer_sha256": tokenizer.fingerprint(), "sources": _content(sources)}
     if exclude:
-        parts["exclude"] = [{"spec": s.describe(), "sha256": file_sha256(s.path)} for s in exclude]
-    # The path itself is not part of the content: the same file elsewhere hits the same entry.
-    for key in ("sources", "exclude"):
-        for p, s in zip(parts.get(key, []), sources if key == "sources" else exclude or []):
-            p["spec"] = p["spec"].replace(s.path, Path(s.path).name, 1)
+        parts["exclude"] = _content(exclude)
     key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
     return key, parts
+
+
+def _content(specs: list[MixSource]) -> list[dict]:
+    # The path itself is not part of the content: the same file elsewhere hits the same entry.
+    return [{"spec": s.describe().replace(s.path, Path(s.path).name, 1), "sha256": file_sha256(s.path)} for s in specs]
 
 
 def default_cache_dir() -> Path:

@@ -7,6 +7,7 @@ reference log-probs, computed once from the starting checkpoint before the polic
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -109,15 +110,15 @@ def run(cfg: InstructRunConfig) -> dict[str, Any]:
     tokenizer = load_tokenizer(cfg.data.tokenizer)
     cache = Path(cfg.data.cache_dir) if cfg.data.cache_dir else default_cache_dir()
     kind = cfg.kind
+    load = functools.partial(load_tokenized, kind, list(cfg.data.sources), tokenizer, template=cfg.data.template,
+                             max_length=cfg.data.max_length, seed=cfg.data.seed, cache_dir=cache,
+                             exclude=list(cfg.data.exclude))
+    # Rank 0 tokenizes and writes the cache; the others then read that entry.
     if main:
-        data, stats = load_tokenized(kind, list(cfg.data.sources), tokenizer, template=cfg.data.template,
-                                     max_length=cfg.data.max_length, seed=cfg.data.seed, cache_dir=cache,
-                                     exclude=list(cfg.data.exclude), log=log)
+        data, stats = load(log=log)
     barrier()
     if not main:
-        data, stats = load_tokenized(kind, list(cfg.data.sources), tokenizer, template=cfg.data.template,
-                                     max_length=cfg.data.max_length, seed=cfg.data.seed, cache_dir=cache,
-                                     exclude=list(cfg.data.exclude))
+        data, stats = load()
     log(stats.table())
     full_data = data
     data, heldout = split_holdout(full_data, cfg.data.holdout)
