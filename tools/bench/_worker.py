@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import resource
 import sys
 import time
 import traceback
@@ -69,7 +70,10 @@ def timed_round(round_fn) -> dict:
     if cuda is not None:
         cuda.cuda.synchronize()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    result = {"seconds": seconds, "cpu_seconds": cpu, "units": out["units"], "output": out.get("output")}
+    # the worker's lifetime high-water mark (exact, unlike polling); Linux reports KiB
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    result = {"seconds": seconds, "cpu_seconds": cpu, "units": out["units"], "output": out.get("output"),
+              "maxrss_bytes": maxrss}
     if cuda is not None and out.get("device", "cpu") == "cuda":
         result["cuda_peak_bytes"] = cuda.cuda.max_memory_allocated()
     return result

@@ -247,7 +247,9 @@ class Worker(Side):
 
     ``script`` is a file defining ``setup(config: dict) -> Callable[[], dict]``; the callable runs one
     round and returns ``{"units": float, "output": ...}`` (JSON-able), optionally ``"device": "cuda"``.
-    Timing (wall and CPU, with CUDA synchronisation) happens in the worker around that call only.
+    Timing (wall and CPU, with CUDA synchronisation) happens in the worker around that call only. Peak
+    memory is the larger of the polled RSS of the worker's process tree and the worker's own
+    ``ru_maxrss`` (exact, so short spikes that polling misses still count).
     """
 
     def __init__(self, label: str, script: str | Path, config: dict[str, Any], python: str | Path | None = None,
@@ -290,7 +292,8 @@ class Worker(Side):
             reply = self._call({"op": "round"})
         cuda = reply.get("cuda_peak_bytes")
         return Round(seconds=reply["seconds"], units=float(reply["units"]), output=reply.get("output"),
-                     peak_bytes=int(cuda) if cuda is not None else max(mem.peak, self.setup_peak),
+                     peak_bytes=int(cuda) if cuda is not None else
+                     max(mem.peak, self.setup_peak, int(reply.get("maxrss_bytes", 0))),
                      cpu_seconds=reply.get("cpu_seconds"), memory_kind="cuda" if cuda is not None else "rss")
 
     def close(self) -> None:
