@@ -1,123 +1,245 @@
 """Benchmark: paragraph dedup, ``dolma-tools dedupe --mode paragraph`` against the original Dolma
-toolkit's ``dolma dedupe`` (Rust, ``dedupe.paragraphs``).
+toolkit's ``dolma dedupe`` (dolma==1.2.1; the dedup itself is its Rust extension, ``dedupe.paragraphs``).
 
-Both read the same files of ``../shared/data/corpus`` (linked under a ``documents/`` folder, the
-layout Dolma needs) with the same number of processes, blank paragraphs skipped, and a Bloom filter
-sized for the same expected item count and false-positive rate. The peer is installed from PyPI
-into its own venv (``uv venv`` + ``uv pip install dolma``), never into the workspace. Each command is
-timed end to end as a subprocess, with the peak of the summed resident memory of its process tree.
-Then the duplicate paragraphs each found are compared as multisets of paragraph texts (which copy of
-a paragraph is "first" depends on Dolma's thread scheduling, the text and the count do not).
+What is compared: marking every paragraph (a line; blank ones skipped) that was already seen in the same
+files of ``../shared/data/corpus`` (linked under one ``documents/<source>/`` folder, the layout Dolma
+needs; read as ``.jsonl.zst`` by both), with a Bloom filter sized for the same expected item count
+(3,000,000) and false-positive rate (1e-6), the same number of processes, and the filter saved to a file
+at the end (Dolma always writes its filter when not read-only, so ours is given ``--save-filter`` too).
+Both sides are :class:`harness.Command` sides: each round is one run of the command line, start-up
+included, timed end to end; the attribute files and the filter file of the previous round are removed
+before each round, so each round starts from an empty filter. documents/s is the number of input
+documents over the wall time; peak memory is the summed RSS of each command's process tree. The CPU
+seconds of each command's process tree (``getrusage(RUSAGE_CHILDREN)``) are recorded beside it, a
+figure a busy shared machine barely moves.
+  * primary (full run): the whole corpus (6 sources, 16 files, ~9,900 documents);
+  * ``--quick``: the ``manpages`` and ``kernel_docs`` sources (5 files, 4,768 documents).
 
-    uv run python tools/bench/dolma_dedupe.py [--quick] [--processes 2]
+Peer setting, two figures:
+  * primary: its Rust deduper called directly, ``dolma.dolma.deduper_entrypoint`` with exactly the
+    config its CLI builds (``dolma -c ... dedupe --dryrun`` prints it), the extension loaded on its own so
+    none of the Python package's imports run (its CLI spends ~3 CPU-seconds importing taggers, nltk,
+    boto3, omegaconf before any work, which would dominate these few-second runs): the peer at its
+    fastest;
+  * ``peer CLI``: ``dolma -c config.yaml dedupe`` as its documentation has users run it.
+Both with ``processes: 2`` (one per core; the default is 1), ``skip_empty: true`` (ours skips blank
+paragraphs by default), whole paragraphs (no ``by_ngram``), ``min_length`` 0 (both defaults), the filter
+sized by Dolma itself from ``estimated_doc_count`` and ``desired_false_positive_rate`` (it rounds the
+size up to a power of two: 16 MiB here, ours 10.3 MiB for the same figures; both file sizes are
+recorded). Nothing else in its config affects the speed of a local run. Ours runs its CLI in both.
+
+Work check: the duplicate spans each side wrote are cut out of the document texts (trailing newline
+dropped: Dolma's spans include it) and compared as multisets of paragraph texts. Which copy of a
+paragraph counts as "first" depends on Dolma's thread scheduling; the text and the number of copies
+marked do not. Tolerance: none; 0 found only by the peer and 0 only by us, or no ratio is printed.
+
+    uv run --frozen python tools/bench/dolma_dedupe.py --quick      # ~1 minute
+    uv run --frozen python tools/bench/dolma_dedupe.py              # primary figure, whole corpus
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
 import json
-import os
+import resource
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from _dolma_peer import ensure_peer, timed  # tools/bench is on sys.path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO.parent / "shared" / "data" / "corpus"
+import harness  # noqa: E402
+
+CORPUS = harness.SHARED / "corpus"
+PEER = harness.PeerEnv(("dolma==1.2.1",))
 QUICK_SOURCES = ["manpages", "kernel_docs"]
+# The peer's Rust deduper without its CLI: the compiled extension (dolma/dolma.cpython-*.so) is loaded on
+# its own, so none of the Python package's imports (taggers, nltk, boto3, omegaconf) run.
+RUST_CORE = """
+import glob, importlib.util, sys, sysconfig
+so = glob.glob(sysconfig.get_paths()["platlib"] + "/dolma/dolma.cpython-*.so")[0]
+core = importlib.util.module_from_spec(importlib.util.spec_from_file_location("dolma", so))
+core.deduper_entrypoint(open(sys.argv[1]).read())
+"""
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+class CpuMeter:
+    """CPU seconds (user + system) of one command's whole process tree per round, from
+    ``getrusage(RUSAGE_CHILDREN)`` read just before the command starts and just after it was reaped."""
+
+    def __init__(self) -> None:
+        self.rounds: list[float] = []  # CPU seconds per round, warm-up first
+        self._t0 = 0.0
+
+    @staticmethod
+    def _now() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    def before(self, *paths: Path) -> Any:
+        def before() -> None:
+            for p in paths:
+                if p.is_dir():
+                    shutil.rmtree(p)
+                else:
+                    p.unlink(missing_ok=True)
+            self._t0 = self._now()
+        return before
+
+    def collect(self, collect: Any) -> Any:
+        def wrapped() -> tuple[float, Any]:
+            self.rounds.append(self._now() - self._t0)
+            return collect()
+        return wrapped
 
 
-def run_peer(exe: Path, work: Path, processes: int, expected: int, fp: float) -> tuple[float, int, Path]:
-    out = work / "attributes" / "peer"
-    shutil.rmtree(out, ignore_errors=True)
-    (work / "peer.bloom").unlink(missing_ok=True)
-    config = work / "peer.yaml"
-    config.write_text(json.dumps({
-        "documents": [str(work / "documents" / "*" / "*.jsonl.zst")],
-        "dedupe": {"name": "peer", "paragraphs": {"attribute_name": "dup_paragraphs"}, "skip_empty": True},
-        "bloom_filter": {"file": str(work / "peer.bloom"), "read_only": False, "estimated_doc_count": expected,
-                         "desired_false_positive_rate": fp},
-        "processes": processes}))  # JSON is YAML
-    seconds, peak = timed([str(exe), "-c", str(config), "dedupe"], {**os.environ, "HF_HUB_OFFLINE": "1"})
-    return seconds, peak, out
-
-
-def run_ours(work: Path, processes: int, expected: int, fp: float) -> tuple[float, int, Path]:
-    out = work / "attributes" / "ours"
-    shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "dolma_tools.cli", "dedupe", "--documents", str(work / "documents" / "*" / "*.jsonl.zst"),
-           "--destination", str(out), "--mode", "paragraph", "--processes", str(processes),
-           "--expected-items", str(expected), "--false-positive-rate", str(fp), "--no-progress"]
-    seconds, peak = timed(cmd)
-    return seconds, peak, out
-
-
-def duplicate_texts(attr_root: Path, texts: dict[str, str]) -> collections.Counter[str]:
+def duplicates(attr_root: Path, texts: dict[str, str]) -> dict[str, Any]:
+    """The duplicate paragraphs a side marked: a multiset of their texts (as digests), with totals."""
     from dolma_tools.docio import iter_json_lines
 
     found: collections.Counter[str] = collections.Counter()
+    chars = 0
     for path in sorted(attr_root.rglob("*.jsonl*")):
+        rel = path.relative_to(attr_root).as_posix()
         for _, row in iter_json_lines(path):
-            text = texts[row["id"]]
+            text = texts[f"{rel}/{row['id']}"]
             for spans in row["attributes"].values():
-                for start, end, _ in spans:
+                for start, end, _ in spans or []:
                     piece = text[int(start):int(end)]
-                    found[piece[:-1] if piece.endswith("\n") else piece] += 1
-    return found
+                    piece = piece[:-1] if piece.endswith("\n") else piece
+                    found[hashlib.blake2b(piece.encode(), digest_size=12).hexdigest()] += 1
+                    chars += len(piece)
+    return {"multiset": found, "paragraphs": sum(found.values()), "chars": chars}
 
 
-def main() -> None:
+def check_duplicates(ours: dict[str, Any], theirs: dict[str, Any]) -> tuple[bool, str]:
+    only_theirs = sum((theirs["multiset"] - ours["multiset"]).values())
+    only_ours = sum((ours["multiset"] - theirs["multiset"]).values())
+    note = (f"duplicate paragraphs as multisets of texts: {theirs['paragraphs']:,} marked by the peer, "
+            f"{ours['paragraphs']:,} by us; {only_theirs} only by the peer, {only_ours} only by us")
+    return only_theirs == 0 and only_ours == 0, note + (" (identical)" if not only_theirs + only_ours else "")
+
+
+def make_check(cpu_ours: CpuMeter, cpu_theirs: CpuMeter, sizes: dict[str, int], extra: dict[str, Any],
+               rounds: int) -> Any:
+    def check(a: Any, b: Any) -> tuple[bool, str]:
+        # runs after every round, before the record is written: the CPU and filter figures go with it
+        if len(cpu_ours.rounds) == len(cpu_theirs.rounds) == rounds + 1:
+            extra["cpu_time_ratio"] = statistics.median(
+                t / o for o, t in zip(cpu_ours.rounds[1:], cpu_theirs.rounds[1:], strict=True))
+            extra["filter_bytes_ours"], extra["filter_bytes_theirs"] = sizes["ours"], sizes["theirs"]
+            extra["duplicate_paragraphs"], extra["duplicate_chars"] = b["paragraphs"], b["chars"]
+        return check_duplicates(a, b)
+    return check
+
+
+def main() -> list[harness.Result]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="two sources instead of the whole corpus")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--expected-items", type=int, default=3_000_000)
     parser.add_argument("--false-positive-rate", type=float, default=1e-6)
-    parser.add_argument("--repeats", type=int, default=None, help="alternating runs per tool (default 3, quick 2)")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    repeats = args.repeats or (2 if args.quick else 3)
-    exe = ensure_peer()
+    from dolma_tools.docio import expand_inputs, iter_documents
+
+    exe = PEER.exe("dolma")
     sources = QUICK_SOURCES if args.quick else sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
     work = Path(tempfile.mkdtemp(prefix="bench-dolma-dedupe-"))
     try:
+        docs_root = work / "documents"
+        docs_root.mkdir()
         for s in sources:
-            (work / "documents").mkdir(exist_ok=True)
-            (work / "documents" / s).symlink_to(CORPUS / s)
-        peer_runs, ours_runs = [], []
-        for r in range(repeats):
-            log(f"round {r + 1}/{repeats}: dolma dedupe ...")
-            peer_runs.append(run_peer(exe, work, args.processes, args.expected_items, args.false_positive_rate))
-            log(f"  {peer_runs[-1][0]:.2f}s")
-            log(f"round {r + 1}/{repeats}: dolma-tools dedupe ...")
-            ours_runs.append(run_ours(work, args.processes, args.expected_items, args.false_positive_rate))
-            log(f"  {ours_runs[-1][0]:.2f}s")
-        from dolma_tools.docio import expand_inputs, iter_documents
+            (docs_root / s).symlink_to(CORPUS / s)
+        pattern = str(docs_root / "*" / "*.jsonl.zst")
+        texts = {f"{f.relative_to(docs_root).as_posix()}/{d.id}": d.text
+                 for f in map(Path, expand_inputs(pattern)) for _, d in iter_documents(f)}
+        n_docs, n_files = len(texts), len({k.rsplit("/", 1)[0] for k in texts})
+        peer_out, peer_bloom = work / "attributes" / "peer", work / "peer.bloom"
+        ours_out, ours_bloom = work / "attributes" / "ours", work / "ours.bloom"
+        config = work / "peer.yaml"
+        config.write_text(json.dumps({  # JSON is YAML
+            "documents": [pattern],
+            "dedupe": {"name": "peer", "paragraphs": {"attribute_name": "dup_paragraphs"}, "skip_empty": True},
+            "bloom_filter": {"file": str(peer_bloom), "read_only": False,
+                             "estimated_doc_count": args.expected_items,
+                             "desired_false_positive_rate": args.false_positive_rate},
+            "processes": args.processes}))
+        core_config = work / "peer-core.json"
+        (work / "wd-in").mkdir()
+        (work / "wd-out").mkdir()
+        core_config.write_text(json.dumps({  # what `dolma dedupe` hands its Rust entry point (see --dryrun)
+            "documents": [pattern],
+            "dedupe": {"name": "peer", "document_dir": "documents", "file_partition": False, "min_length": 0,
+                       "min_words": 0, "num_partitions": 1, "partition_index": 0, "skip_empty": True,
+                       "paragraphs": {"attribute_name": "dup_paragraphs", "paragraph_separator": "\n",
+                                      "by_ngram": {"ngram_length": 0, "overlap_threshold": 1.0,
+                                                   "skip_short_paragraphs": False, "stride": 0}}},
+            "bloom_filter": {"file": str(peer_bloom), "read_only": False, "size_in_bytes": 0,
+                             "estimated_doc_count": args.expected_items,
+                             "desired_false_positive_rate": args.false_positive_rate},
+            "compression": {"input": None, "output": None}, "is_s3_volume": False,
+            "work_dir": {"input": str(work / "wd-in"), "output": str(work / "wd-out")},
+            "processes": args.processes}))
+        ours_argv = [sys.executable, "-m", "dolma_tools.cli", "dedupe", "--documents", pattern, "--destination",
+                     ours_out, "--mode", "paragraph", "--processes", args.processes, "--expected-items",
+                     args.expected_items, "--false-positive-rate", args.false_positive_rate, "--save-filter",
+                     ours_bloom, "--no-progress"]
+        variants = [  # (variant, the peer's command, its setting in words, primary)
+            ("" if not args.quick else "quick", [PEER.python, "-c", RUST_CORE, core_config],
+             f"its Rust deduper called directly (dolma.dolma.deduper_entrypoint, the config its CLI builds), "
+             f"no CLI start-up; processes {args.processes}, skip_empty, whole paragraphs, filter sized by Dolma "
+             f"from the same count and rate", True),
+            ("peer CLI" + (", quick" if args.quick else ""), [exe, "-c", config, "dedupe"],
+             f"`dolma -c config.yaml dedupe` as users run it (its Python start-up included); processes "
+             f"{args.processes}, skip_empty, whole paragraphs, same filter figures", False),
+        ]
+        results = []
+        for variant, peer_argv, setting, primary in variants:
+            cpu_ours, cpu_theirs = CpuMeter(), CpuMeter()
+            sizes: dict[str, int] = {}
 
-        texts = {d.id: d.text for f in expand_inputs(str(work / "documents" / "*" / "*.jsonl.zst")) for _, d in iter_documents(f)}
-        theirs = duplicate_texts(peer_runs[-1][2], texts)
-        ours = duplicate_texts(ours_runs[-1][2], texts)
+            def collect(out: Path, bloom: Path, key: str, sizes: dict[str, int] = sizes) -> Any:
+                def f() -> tuple[float, Any]:
+                    sizes[key] = bloom.stat().st_size
+                    return float(n_docs), duplicates(out, texts)
+                return f
+
+            theirs = harness.Command("dolma dedupe" if "CLI" in variant else "dolma (Rust core)", peer_argv,
+                                     collect=cpu_theirs.collect(collect(peer_out, peer_bloom, "theirs")),
+                                     before=cpu_theirs.before(peer_out, peer_bloom), cwd=work)
+            ours = harness.Command("dolma-tools dedupe", ours_argv,
+                                   collect=cpu_ours.collect(collect(ours_out, ours_bloom, "ours")),
+                                   before=cpu_ours.before(ours_out, ours_bloom), cwd=work)
+            extra: dict[str, Any] = {"sources": sources, "documents": n_docs, "files": n_files,
+                                     "processes": args.processes, "expected_items": args.expected_items,
+                                     "false_positive_rate": args.false_positive_rate,
+                                     "cpu_s_ours": cpu_ours.rounds, "cpu_s_theirs": cpu_theirs.rounds}
+            check = make_check(cpu_ours, cpu_theirs, sizes, extra, args.rounds)
+            result = harness.compare(
+                "dolma_dedupe", ours, theirs, peer=PEER.label, unit="documents/s", rounds=args.rounds,
+                variant=variant, primary=primary, check=check, goal=1.0, peer_setting=setting,
+                work=f"paragraph dedup of {n_docs:,} documents ({n_files} files: {', '.join(sources)}) with "
+                     f"{args.processes} processes, Bloom filter for {args.expected_items:,} items at "
+                     f"p={args.false_positive_rate:g}, filter saved; one command per round, start-up included",
+                limits="runs of a few seconds: ours pays Python start-up and imports in 3 processes and "
+                       "hashes in Python/NumPy, the peer's Rust core starts in ~0.1 s; our peak RSS is "
+                       "interpreter + pool workers against one Rust process",
+                extra=extra)
+            result.cpu_ratio = extra.get("cpu_time_ratio")
+            harness.log(f"   CPU time of the process trees (timed rounds): ratio {result.cpu_ratio:.3f} (peer / "
+                        f"ours; above 1: we use less CPU); filter files: ours {sizes['ours']:,} B, peer "
+                        f"{sizes['theirs']:,} B")
+            results.append(result)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    ps, pm = min(r[0] for r in peer_runs), max(r[1] for r in peer_runs)
-    os_, om = min(r[0] for r in ours_runs), max(r[1] for r in ours_runs)
-    only_theirs, only_ours = sum((theirs - ours).values()), sum((ours - theirs).values())
-    ratio = ps / os_
-    print(f"sources: {', '.join(sources)}  documents: {len(texts):,}  processes: {args.processes}  "
-          f"filter: {args.expected_items:,} items at p={args.false_positive_rate}")
-    print(f"dolma dedupe (peer):  {ps:6.2f} s  peak RSS {pm / 2**20:,.0f} MiB  duplicate paragraphs "
-          f"{sum(theirs.values()):,}")
-    print(f"dolma-tools dedupe:   {os_:6.2f} s  peak RSS {om / 2**20:,.0f} MiB  duplicate paragraphs "
-          f"{sum(ours.values()):,}")
-    print(f"same duplicates: {only_theirs} found only by the peer, {only_ours} only by us")
-    print(f"RESULT dolma_dedupe ratio={ratio:.2f} ours_s={os_:.2f} peer_s={ps:.2f} ours_peak_mib={om / 2**20:.0f} "
-          f"peer_peak_mib={pm / 2**20:.0f} only_peer={only_theirs} only_ours={only_ours}")
+    return results
 
 
 if __name__ == "__main__":
-    main()
+    harness.run(main)

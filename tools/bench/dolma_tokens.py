@@ -1,14 +1,41 @@
-"""Benchmark: ``dolma-tools tokens`` against the original Dolma toolkit's ``dolma tokens``.
+"""Benchmark: ``dolma-tools tokens`` against the original Dolma toolkit's ``dolma tokens`` (dolma==1.2.1).
 
-Both tokenize the same files of ``../shared/data/corpus`` with the same tokenizer file
-(``allenai_gpt-neox-olmo-dolma-v1_5.json``, eos 50279, pad 1) and the same number of processes.
-The peer is installed from PyPI into its own venv (``uv venv`` + ``uv pip install dolma``), never
-into the workspace. Each command is timed end to end (start-up included) as a subprocess; tokens/s
-is each tool's own token count (from its output files) over its wall time. The two commands run
-alternately ``--repeats`` times and the best time of each is kept, since other jobs may share the
-machine. Dolma strips each text and skips empty documents, so its token count is a little lower.
+What is compared: tokenizing the same document files into token-id arrays with the same tokenizer file
+(``allenai_gpt-neox-olmo-dolma-v1_5.json``, EOS 50279 appended to every document, pad 1, uint16 ids) and
+the same number of worker processes. Both sides are :class:`harness.Command` sides: each round is one
+run of the command line as a user would run it, start-up (interpreter, imports, tokenizer load) and
+writing the outputs included, timed end to end; the previous round's outputs are removed before each
+round (ours would otherwise resume from its work folder, which is checked: a round that reused a unit
+fails). tokens/s is the number of tokens written (EOS included) over the wall time; peak memory is the
+summed RSS of each command's process tree.
 
-    uv run python tools/bench/dolma_tokens.py [--quick] [--processes 2]
+Inputs: the corpus files of ``../shared/data/corpus`` re-written as ``.jsonl.gz`` under one
+``documents/<source>/`` folder (the peer's reader opens gzip; both read the same files). Dolma strips
+every text and skips empty documents, ours tokenizes the text as given, so the inputs are written with
+each text already stripped and empty documents left out: both then tokenize exactly the same documents
+(the number stripped and dropped is printed).
+  * primary (full run): the first file of each of the 6 sources, uncut (4,194 documents, 40.9 M characters);
+  * ``--quick``: the first file of 4 sources, each cut to its first ~2.5 M characters (1,230 documents,
+    2.9 M tokens).
+
+Peer setting: ``--processes 2`` (one per core; the default is 1, which would leave a core idle), the
+fast (Rust) tokenizer (its default, the fastest), no paragraph segmentation (the default; segmenting
+only helps tokenizers slow on long inputs, not this BPE), the default ``batch_size`` (10,000) and
+``ring_size`` (8 files open at once, more than there are files here), ``--dtype uint16`` (the vocab
+fits). It runs with ``tokenizers`` 0.19.1, the newest its ``tokenizers<=0.19.1`` pin allows. Ours runs
+with its defaults and the same process count. Dolma's tokenizer is reached only through its Python
+package (no Rust entry point to call instead), so its ~2.5 CPU-seconds of package imports are part of
+its cost; the start-up CPU of one ``tokens --help`` of each side is recorded beside the figures, and the
+CPU seconds of each command's process tree per round (``getrusage(RUSAGE_CHILDREN)``) too, a figure a
+busy shared machine barely moves.
+
+Work check: both outputs are read back (Dolma: headerless memmaps + ``.csv.gz`` rows ``start,end,id,
+src,loc``, documents shuffled across memmaps with ``--seed``; ours: ``part-*.npy`` + ``.docs.jsonl``
+sidecars), documents are matched by (input file name, id), and the token-id sequence of every document
+must be identical (tolerance: none; 0 documents only on one side) or no ratio is printed.
+
+    uv run --frozen python tools/bench/dolma_tokens.py --quick      # ~1-2 minutes
+    uv run --frozen python tools/bench/dolma_tokens.py              # primary figure, a few minutes
 """
 
 from __future__ import annotations
@@ -16,97 +43,213 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import hashlib
 import json
 import os
+import resource
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-import zstandard
-from _dolma_peer import ensure_peer, timed  # tools/bench is on sys.path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared" / "data"
-CORPUS = SHARED / "corpus"
-TOKENIZER = SHARED / "tokenizers" / "allenai_gpt-neox-olmo-dolma-v1_5.json"
-QUICK_FILES = ["books/books-0000.jsonl.zst", "code/code-0000.jsonl.zst", "manpages/manpages-0000.jsonl.zst",
-               "python_docs/python_docs-0000.jsonl.zst"]
+import harness  # noqa: E402
+import numpy as np  # noqa: E402
 
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+CORPUS = harness.SHARED / "corpus"
+TOKENIZER = harness.SHARED / "tokenizers" / "allenai_gpt-neox-olmo-dolma-v1_5.json"
+EOS, PAD = 50279, 1
+PEER = harness.PeerEnv(("dolma==1.2.1",))
+QUICK_SOURCES = ["books", "code", "manpages", "python_docs"]
+QUICK_CHARS = 2_500_000  # per file, quick run
 
 
-def prepare_inputs(files: list[Path], work: Path) -> list[Path]:
-    """The peer's reader (smart_open) cannot open .zst without an extra package, so both tools read
-    the same documents re-compressed as .jsonl.gz."""
-    out = []
-    for f in files:
-        dst = work / "documents" / f.parent.name / f.name.replace(".zst", ".gz")
+def prepare_inputs(work: Path, quick: bool) -> tuple[list[Path], dict[str, int]]:
+    """The first file of each source (quick: of 4 sources, cut), texts stripped, empty documents left
+    out, written as ``work/documents/<source>/<name>.jsonl.gz``."""
+    from dolma_tools.docio import iter_json_lines
+
+    sources = QUICK_SOURCES if quick else sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
+    out, stats = [], {"documents": 0, "stripped": 0, "dropped_empty": 0, "chars": 0}
+    for source in sources:
+        src = sorted((CORPUS / source).glob("*.jsonl.zst"))[0]
+        dst = work / "documents" / source / src.name.replace(".zst", ".gz")
         dst.parent.mkdir(parents=True, exist_ok=True)
-        with open(f, "rb") as raw, gzip.open(dst, "wb", compresslevel=1) as gz:
-            shutil.copyfileobj(zstandard.ZstdDecompressor().stream_reader(raw), gz)
+        chars = 0
+        with gzip.open(dst, "wt", encoding="utf-8", compresslevel=1) as f:
+            for _, row in iter_json_lines(src):
+                text = row["text"].strip()
+                stats["stripped"] += text != row["text"]
+                if not text:
+                    stats["dropped_empty"] += 1
+                    continue
+                row["text"] = text
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                stats["documents"] += 1
+                chars += len(text)
+                if quick and chars >= QUICK_CHARS:
+                    break
+        stats["chars"] += chars
         out.append(dst)
-    return out
+    return out, stats
 
 
-def run_peer(exe: Path, files: list[Path], dest: Path, processes: int) -> tuple[float, int, int]:
-    shutil.rmtree(dest, ignore_errors=True)
-    cmd = [str(exe), "tokens", "--documents", *map(str, files), "--destination", str(dest),
-           "--tokenizer.name_or_path", str(TOKENIZER), "--tokenizer.eos_token_id", "50279",
-           "--tokenizer.pad_token_id", "1", "--processes", str(processes), "--dtype", "uint16", "--seed", "3920"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    seconds, peak = timed(cmd, env)
-    tokens = 0  # the memmaps are preallocated, so count from the per-document metadata
-    for meta in dest.rglob("*.csv.gz"):
-        with gzip.open(meta, "rt") as f:
-            tokens += sum(int(row[1]) - int(row[0]) for row in csv.reader(f) if row)
-    return seconds, tokens, peak
+def _digest(tokens: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(tokens, dtype="<u2").tobytes(), digest_size=10).hexdigest()
 
 
-def run_ours(files: list[Path], dest: Path, processes: int) -> tuple[float, int, int]:
-    shutil.rmtree(dest, ignore_errors=True)
-    summary = dest.parent / f"{dest.name}.summary.json"
-    cmd = [sys.executable, "-m", "dolma_tools.cli", "tokens", "--documents", *map(str, files),
-           "--destination", str(dest), "--tokenizer", str(TOKENIZER), "--processes", str(processes),
-           "--no-progress", "--summary", str(summary)]
-    seconds, peak = timed(cmd)
-    return seconds, int(json.loads(summary.read_text())["tokens"]), peak
+def read_peer(dest: Path) -> dict[str, Any]:
+    """Per document ``file/id -> [n_tokens, digest]`` from Dolma's memmaps + csv.gz metadata."""
+    docs: dict[str, list[Any]] = {}
+    for meta in sorted(dest.rglob("*.csv.gz")):
+        tokens = np.memmap(meta.with_name(meta.name[:-len(".csv.gz")] + ".npy"), dtype=np.uint16, mode="r")
+        with gzip.open(meta, "rt", newline="") as f:
+            for row in csv.reader(f):
+                if row:
+                    start, end, doc_id, src = int(row[0]), int(row[1]), row[2], row[3]
+                    docs[f"{Path(src).name}/{doc_id}"] = [end - start, _digest(tokens[start:end])]
+    return docs
 
 
-def main() -> None:
+def read_ours(dest: Path) -> dict[str, Any]:
+    """Per document ``file/id -> [n_tokens, digest]`` from our ``part-*.npy`` + sidecars."""
+    summary = json.loads((dest / "summary.json").read_text())
+    if summary.get("units_reused"):
+        raise RuntimeError(f"ours reused {summary['units_reused']} units: the round did not tokenize everything")
+    docs: dict[str, list[Any]] = {}
+    for sidecar in sorted(dest.glob("*.docs.jsonl")):
+        with open(sidecar, encoding="utf-8") as f:
+            header = json.loads(f.readline())
+            tokens = np.load(dest / header["array"], mmap_mode="r")
+            for line in f:
+                start, end, doc_id, _, source_file = json.loads(line)
+                docs[f"{Path(source_file).name}/{doc_id}"] = [end - start, _digest(tokens[start:end])]
+    return docs
+
+
+class CpuMeter:
+    """CPU seconds (user + system) of one command's whole process tree per round, from
+    ``getrusage(RUSAGE_CHILDREN)`` read just before the command starts and just after it was reaped:
+    a figure that, unlike wall time, other jobs on a shared machine barely move."""
+
+    def __init__(self) -> None:
+        self.rounds: list[float] = []  # CPU seconds per token, warm-up first
+        self._t0 = 0.0
+
+    @staticmethod
+    def _now() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    def before(self, dest: Path) -> Any:
+        def before() -> None:
+            shutil.rmtree(dest, ignore_errors=True)
+            self._t0 = self._now()
+        return before
+
+    def collect(self, dest: Path, reader: Any) -> Any:
+        def collect() -> tuple[float, Any]:
+            cpu = self._now() - self._t0
+            docs = reader(dest)
+            tokens = float(sum(n for n, _ in docs.values()))
+            self.rounds.append(cpu / tokens)
+            return tokens, docs
+        return collect
+
+
+def cpu_ratio(ours: CpuMeter, theirs: CpuMeter) -> float:
+    """Median over the timed rounds of (peer CPU s/token) / (our CPU s/token): above 1, we use less CPU."""
+    return statistics.median(b / a for a, b in zip(ours.rounds[1:], theirs.rounds[1:], strict=True))
+
+
+def check_tokens(ours: dict[str, list[Any]], theirs: dict[str, list[Any]]) -> tuple[bool, str]:
+    only_ours, only_theirs = ours.keys() - theirs.keys(), theirs.keys() - ours.keys()
+    differ = [k for k in ours.keys() & theirs.keys() if ours[k] != theirs[k]]
+    tokens = sum(n for n, _ in theirs.values())
+    if only_ours or only_theirs or differ:
+        return False, (f"{len(differ)} of {len(ours.keys() & theirs.keys())} documents have different token ids "
+                       f"(e.g. {sorted(differ)[:3]}), {len(only_ours)} only in ours, {len(only_theirs)} only in "
+                       f"the peer's output")
+    return True, (f"token ids identical for all {len(ours):,} documents ({tokens:,} tokens, matched by file + id; "
+                  f"0 only on one side)")
+
+
+def startup_cpu(argv: list[Any]) -> float:
+    """CPU seconds of one ``--help`` run of a command: its start-up cost, which every round includes."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([str(a) for a in argv], capture_output=True, check=True, env={**os.environ, **harness.OFFLINE_ENV})
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return round(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime, 2)
+
+
+def main() -> list[harness.Result]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="4 corpus files instead of all 16")
+    parser.add_argument("--quick", action="store_true", help="4 files cut to ~2.5 M characters each")
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=None, help="alternating runs per tool (default 2, quick 1)")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    repeats = args.repeats or (1 if args.quick else 2)
-    exe = ensure_peer()
-    files = [CORPUS / f for f in QUICK_FILES] if args.quick else sorted(CORPUS.glob("*/*.jsonl.zst"))
+    exe = PEER.exe("dolma")
+    peer_tokenizers = subprocess.run(
+        [str(PEER.python), "-c", "import importlib.metadata as m; print(m.version('tokenizers'))"],
+        capture_output=True, text=True, check=True).stdout.strip()
     work = Path(tempfile.mkdtemp(prefix="bench-dolma-tokens-"))
-    ours_runs, peer_runs = [], []
     try:
-        files = prepare_inputs(files, work)
-        for r in range(repeats):
-            log(f"round {r + 1}/{repeats}: dolma tokens ...")
-            peer_runs.append(run_peer(exe, files, work / "peer", args.processes))
-            log(f"  {peer_runs[-1][0]:.1f}s, {peer_runs[-1][1]:,} tokens")
-            log(f"round {r + 1}/{repeats}: dolma-tools tokens ...")
-            ours_runs.append(run_ours(files, work / "ours", args.processes))
-            log(f"  {ours_runs[-1][0]:.1f}s, {ours_runs[-1][1]:,} tokens")
+        files, stats = prepare_inputs(work, args.quick)
+        harness.log(f"inputs: {len(files)} files, {stats['documents']:,} documents, {stats['chars']:,} characters "
+                    f"({stats['stripped']:,} texts stripped, {stats['dropped_empty']} empty documents left out, "
+                    f"as Dolma would)")
+        peer_dest, ours_dest = work / "peer", work / "ours"
+        cpu_ours, cpu_theirs = CpuMeter(), CpuMeter()
+        startup = {"ours": startup_cpu([sys.executable, "-m", "dolma_tools.cli", "tokens", "--help"]),
+                   "theirs": startup_cpu([exe, "tokens", "--help"])}
+        harness.log(f"start-up (one `tokens --help`, CPU seconds): ours {startup['ours']}, peer {startup['theirs']}")
+        extra: dict[str, Any] = {"files": len(files), "processes": args.processes, **stats,
+                                 "startup_cpu_s_ours": startup["ours"], "startup_cpu_s_theirs": startup["theirs"],
+                                 "peer_tokenizers": peer_tokenizers, "cpu_s_per_token_ours": cpu_ours.rounds,
+                                 "cpu_s_per_token_theirs": cpu_theirs.rounds}
+        theirs = harness.Command(
+            "dolma tokens",
+            [exe, "tokens", "--documents", *files, "--destination", peer_dest, "--tokenizer.name_or_path", TOKENIZER,
+             "--tokenizer.eos_token_id", EOS, "--tokenizer.pad_token_id", PAD, "--processes", args.processes,
+             "--dtype", "uint16", "--seed", "3920"],
+            collect=cpu_theirs.collect(peer_dest, read_peer), before=cpu_theirs.before(peer_dest), cwd=work)
+        ours = harness.Command(
+            "dolma-tools tokens",
+            [sys.executable, "-m", "dolma_tools.cli", "tokens", "--documents", work / "documents", "--destination",
+             ours_dest, "--tokenizer", TOKENIZER, "--eos-id", EOS, "--pad-id", PAD, "--processes", args.processes,
+             "--no-progress"],
+            collect=cpu_ours.collect(ours_dest, read_ours), before=cpu_ours.before(ours_dest), cwd=work)
+
+        def check_and_cpu(a: Any, b: Any) -> tuple[bool, str]:
+            # the check runs after every round, before the record is written: the CPU figure goes with it
+            if len(cpu_ours.rounds) == len(cpu_theirs.rounds) == args.rounds + 1:
+                extra["cpu_time_ratio"] = cpu_ratio(cpu_ours, cpu_theirs)
+            return check_tokens(a, b)
+
+        size = (f"{len(files)} files, {stats['documents']:,} documents, {stats['chars'] / 1e6:.1f} M characters"
+                f"{', quick' if args.quick else ''}")
+        result = harness.compare(
+            "dolma_tokens", ours, theirs, peer=PEER.label, unit="tokens/s", rounds=args.rounds,
+            variant="quick" if args.quick else "",
+            work=f"tokenize {size} (GPT-NeoX/OLMo BPE, EOS per document, uint16) with {args.processes} processes, "
+                 "one CLI run per round, start-up and output writing included",
+            check=check_and_cpu, goal=1.2,
+            peer_setting=f"--processes {args.processes}, fast tokenizer, no paragraph segmentation, default "
+                         f"batch/ring size, uint16, tokenizers=={peer_tokenizers}",
+            limits="both sides spend most of their time in the same Rust BPE (HF tokenizers) on the same 2 "
+                   "cores; the rest is start-up, JSON decoding and writing",
+            extra=extra)
+        result.cpu_ratio = cpu_ratio(cpu_ours, cpu_theirs)
+        harness.log(f"   CPU time per token (whole process trees, timed rounds): ratio {result.cpu_ratio:.3f} "
+                    "(peer / ours; above 1: we use less CPU)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    ps, pt, pm = min(peer_runs)
-    os_, ot, om = min(ours_runs)
-    ours_tps, peer_tps = ot / os_, pt / ps
-    ratio = ours_tps / peer_tps
-    print(f"files: {len(files)}  processes: {args.processes}  tokenizer: {TOKENIZER.name}")
-    print(f"dolma tokens (peer):  {ps:7.2f} s  {pt:,} tokens  {peer_tps:,.0f} tokens/s  peak RSS {pm / 2**20:,.0f} MiB")
-    print(f"dolma-tools tokens:   {os_:7.2f} s  {ot:,} tokens  {ours_tps:,.0f} tokens/s  peak RSS {om / 2**20:,.0f} MiB")
-    print(f"RESULT dolma_tokens ratio={ratio:.2f} ours_tokens_per_s={ours_tps:.0f} peer_tokens_per_s={peer_tps:.0f} "
-          f"processes={args.processes} files={len(files)}")
+    return [result]
 
 
 if __name__ == "__main__":
-    main()
+    harness.run(main)
