@@ -41,7 +41,11 @@ inside our timing. Per-attribute agreement and per-rule keep/drop agreement are 
 that reads an ours-only attribute cannot agree by construction and is reported, not gated.
 
     uv run --frozen python tools/bench/dolma_tag.py --quick     # ~1-2 min on an idle 2-core machine
-    uv run --frozen python tools/bench/dolma_tag.py             # the whole corpus (slow: Dolma ~40 docs/s)
+    uv run --frozen python tools/bench/dolma_tag.py             # the whole corpus: ~25-30 min idle (Dolma
+                                                                # ~5 min a round, 4 rounds), over the ~10 min aim
+
+Checked once on the whole corpus (9,939 documents, one run each side): all 32 shared attributes
+identical on every document within the tolerance above, all 13 comparable recipe rules agree.
 """
 
 from __future__ import annotations
