@@ -31,7 +31,13 @@ recorded). Nothing else in its config affects the speed of a local run. Ours run
 Work check: the duplicate spans each side wrote are cut out of the document texts (trailing newline
 dropped: Dolma's spans include it) and compared as multisets of paragraph texts. Which copy of a
 paragraph counts as "first" depends on Dolma's thread scheduling; the text and the number of copies
-marked do not. Tolerance: none; 0 found only by the peer and 0 only by us, or no ratio is printed.
+marked do not. Tolerance: 0 found only by the peer and 0 only by us, or no ratio is printed, with
+one exception, stated in the check's note whenever it applies: Dolma's threads share the filter with
+a lookup and an insert that are separate atomic steps, so when two threads meet the same new paragraph
+at the same moment both take it as first and the peer marks one copy fewer (seen once on the whole
+corpus, 624,496 against our 624,497, in 1 of 8 peer runs). Copies only we marked are therefore
+tolerated when the peer marked nothing we did not, no text is short by more than ``processes - 1``
+copies, and there are at most max(3, 1e-5 of all) of them; ``--strict`` removes even that.
 
     uv run --frozen python tools/bench/dolma_dedupe.py --quick      # ~1 minute
     uv run --frozen python tools/bench/dolma_dedupe.py              # primary figure, whole corpus
@@ -117,16 +123,29 @@ def duplicates(attr_root: Path, texts: dict[str, str]) -> dict[str, Any]:
     return {"multiset": found, "paragraphs": sum(found.values()), "chars": chars}
 
 
-def check_duplicates(ours: dict[str, Any], theirs: dict[str, Any]) -> tuple[bool, str]:
+def check_duplicates(ours: dict[str, Any], theirs: dict[str, Any], processes: int = 2,
+                     strict: bool = False) -> tuple[bool, str]:
+    """Identical multisets, or (unless ``strict``) differing only by the copies Dolma's threads miss when
+    two of them check-then-insert the same paragraph at the same moment (its filter's lookup and insert
+    are separate atomic steps, so both see it as new): then the peer marks fewer copies, never more,
+    at most ``processes - 1`` fewer of any one text, and only a handful in all."""
+    missed = ours["multiset"] - theirs["multiset"]
     only_theirs = sum((theirs["multiset"] - ours["multiset"]).values())
-    only_ours = sum((ours["multiset"] - theirs["multiset"]).values())
+    only_ours = sum(missed.values())
     note = (f"duplicate paragraphs as multisets of texts: {theirs['paragraphs']:,} marked by the peer, "
             f"{ours['paragraphs']:,} by us; {only_theirs} only by the peer, {only_ours} only by us")
-    return only_theirs == 0 and only_ours == 0, note + (" (identical)" if not only_theirs + only_ours else "")
+    if only_theirs == 0 and only_ours == 0:
+        return True, note + " (identical)"
+    race = (not strict and only_theirs == 0 and max(missed.values()) <= processes - 1
+            and all(ours["multiset"][k] >= 1 for k in missed) and only_ours <= max(3, ours["paragraphs"] // 100_000))
+    if race:
+        return True, note + (f" (the {only_ours} only ours: copies of {len(missed)} repeated texts the peer's "
+                             f"concurrent threads both took as first; tolerated unless --strict)")
+    return False, note
 
 
 def make_check(cpu_ours: CpuMeter, cpu_theirs: CpuMeter, sizes: dict[str, int], extra: dict[str, Any],
-               rounds: int) -> Any:
+               rounds: int, processes: int, strict: bool) -> Any:
     def check(a: Any, b: Any) -> tuple[bool, str]:
         # runs after every round, before the record is written: the CPU and filter figures go with it
         if len(cpu_ours.rounds) == len(cpu_theirs.rounds) == rounds + 1:
@@ -134,7 +153,11 @@ def make_check(cpu_ours: CpuMeter, cpu_theirs: CpuMeter, sizes: dict[str, int], 
                 t / o for o, t in zip(cpu_ours.rounds[1:], cpu_theirs.rounds[1:], strict=True))
             extra["filter_bytes_ours"], extra["filter_bytes_theirs"] = sizes["ours"], sizes["theirs"]
             extra["duplicate_paragraphs"], extra["duplicate_chars"] = b["paragraphs"], b["chars"]
-        return check_duplicates(a, b)
+        same, note = check_duplicates(a, b, processes, strict)
+        if same and "tolerated" in note:  # the record says in how many rounds the peer's race showed
+            extra["peer_race_rounds"] = extra.get("peer_race_rounds", 0) + 1
+            extra.setdefault("peer_race_notes", []).append(note)
+        return same, note
     return check
 
 
@@ -145,6 +168,8 @@ def main() -> list[harness.Result]:
     parser.add_argument("--expected-items", type=int, default=3_000_000)
     parser.add_argument("--false-positive-rate", type=float, default=1e-6)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--strict", action="store_true",
+                        help="fail on any difference, even the peer's thread race (see the work check)")
     args = parser.parse_args()
     from dolma_tools.docio import expand_inputs, iter_documents
 
@@ -220,7 +245,7 @@ def main() -> list[harness.Result]:
                                      "processes": args.processes, "expected_items": args.expected_items,
                                      "false_positive_rate": args.false_positive_rate,
                                      "cpu_s_ours": cpu_ours.rounds, "cpu_s_theirs": cpu_theirs.rounds}
-            check = make_check(cpu_ours, cpu_theirs, sizes, extra, args.rounds)
+            check = make_check(cpu_ours, cpu_theirs, sizes, extra, args.rounds, args.processes, args.strict)
             result = harness.compare(
                 "dolma_dedupe", ours, theirs, peer=PEER.label, unit="documents/s", rounds=args.rounds,
                 variant=variant, primary=primary, check=check, goal=1.0, peer_setting=setting,
