@@ -1,240 +1,202 @@
-"""Benchmark: open-instruct's DPO against TRL's ``DPOTrainer`` on the CPU, same model, same pairs.
+"""Benchmark: open-instruct's DPO training against TRL's ``DPOTrainer``, same model, same pairs, CPU.
 
-One tiny OLMo (olmo-core init, converted with ``olmo_core.convert.to_hf`` so TRL loads the very same
-weights as an HF ``OlmoForCausalLM``), the first pairs of ``../shared/data/instruct/dpo.jsonl.zst``
-rendered with the Tulu template (TRL gets the rendered prompt text and the completions; its token
-ids are checked against ours), sigmoid DPO with beta 0.1, AdamW (0.9, 0.999, eps 1e-8, no weight
-decay), a constant learning rate, no clipping, the pairs in file order, float32.
+What is compared: one short DPO training run, start to finish after setup. Both sides get the same
+weights (an olmo-core OLMo initialised from seed 0, saved, and converted with
+``olmo_core.convert.to_hf`` so TRL loads the very same weights as an HF ``OlmoForCausalLM``), the
+same first pairs of ``../shared/data/instruct/dpo.jsonl.zst`` rendered with the Tulu template (TRL
+gets the rendered prompt text and the completions and tokenizes them itself; its token ids are
+checked against ours), and the same hyperparameters: sigmoid DPO, beta 0.1, AdamW (0.9, 0.999,
+eps 1e-8, no weight decay), a constant learning rate, no clipping, the pairs in file order, float32,
+the same torch (the peer environment pins the workspace's) and the same thread count.
 
-* ours: olmo-core ``Trainer`` + ``DPOLoss`` on packed rows, reference log-probs from the cache.
-  Its time includes computing that cache for the pairs it trains on (one reference forward each);
-  the train-steps-only figure is printed too.
-* TRL (own venv, ``/tmp/bench-peer-trl``, made by this script with ``uv``): default DPOTrainer
-  (padded batches, reference forward every step), timed from the first to the last step.
+What is timed, the same scope on both sides (one harness round; weights reset and the optimizer
+rebuilt inside it, so every round is the same work): the reference pass over the round's pairs plus
+``steps`` optimizer steps.
 
-tokens/s counts real tokens (prompt + completion, both sides, no padding) per second for both.
-Prints the first steps' losses side by side and ends with ``RESULT dpo_step ratio=R`` (R > 1: ours
-is faster).
+* ours (``sides/dpo_step_ours.py``): ``open_instruct.ref_cache.compute_reference_logps`` (packed
+  rows, the reference log-prob cache), then olmo-core ``Trainer.train_step`` with ``DPOLoss`` on
+  packed rows (the LM head on target positions only).
+* TRL (``sides/dpo_step_trl.py``, trl 1.16.0 in its own pinned environment), at its best for this
+  hardware: ``precompute_ref_log_probs=True`` (the reference pass runs once over the dataset before
+  training, the reference model is not kept, and no step runs a second forward; the round times that
+  pass, ``_precompute_ref_logps``, the same call ``DPOTrainer.__init__`` makes) and
+  ``gradient_checkpointing=False`` (TRL turns checkpointing on by default to save memory, which
+  recomputes the forward in the backward; memory is not short here, so off is faster). Why nothing
+  else: in trl 1.16 ``padding_free=True`` is "temporarily unavailable since the DPO refactor": it
+  warns and falls back to padding (it needed FlashAttention 2/3 anyway, which does not run on a CPU),
+  so batches are padded to their longest sequence; ``use_logits_to_keep`` no longer exists, replaced
+  by a fused chunked LM head that is always on (it never materialises the full-vocabulary logits,
+  but off CUDA/XPU it scores every position, prompt and padding included, not just the targets);
+  ``bf16`` (TRL's default) is off on both sides so the losses can be compared (float32 is also what
+  ours runs); attention is SDPA, the CPU's best; no ``torch_compile`` on either side. The per-step
+  losses are read in ``compute_loss`` and TRL logs at its default interval.
+* TRL's defaults as a second figure (variant ``trl defaults``): the same DPOConfig but for those two
+  settings, i.e. a separate reference model run on every batch and gradient checkpointing on (and
+  still float32, not TRL's default bf16, so the work stays comparable).
 
-    uv run python tools/bench/dpo_step.py [--quick] [--pairs 256] [--batch 16] [--threads 2]
+Sizes: RESULT is d_model 1024, 2 layers, 16 heads, MLP 2688, the full 50,304-row (tied) embedding;
+the toy ``tiny`` preset (d_model 128) is a second figure.
+
+Work check (the harness refuses a ratio otherwise): for every round, the token ids (prompt and
+completion of every sequence) are identical, both sides' reference pass scored all the round's
+sequences inside the round, and the per-step losses agree within 1e-4 absolute (at step 1 both are
+ln 2 up to rounding; later steps differ only by float32 summation order).
+
+tokens/s counts real tokens (prompt + completion of both sequences of each pair, no padding) per
+second of the round on both sides; the goal is 1.5x.
+
+    uv run --frozen python tools/bench/dpo_step.py --quick   # ~1-2 min
+    uv run --frozen python tools/bench/dpo_step.py           # more steps and pairs per round
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-DATA = REPO.parent / "shared" / "data" / "instruct" / "dpo.jsonl.zst"
-PEER = Path(os.environ.get("BENCH_PEER_TRL", "/tmp/bench-peer-trl"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
 
-PEER_SCRIPT = r'''
-import json, sys, time
-import torch
-cfg = json.load(open(sys.argv[1]))
-torch.set_num_threads(cfg["threads"])
-torch.manual_seed(0)
-from datasets import Dataset
-from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast, TrainerCallback
-from torch.utils.data import SequentialSampler
-from trl import DPOConfig, DPOTrainer
-import trl
-tok = PreTrainedTokenizerFast(tokenizer_file=cfg["tokenizer"], eos_token="<|endoftext|>", pad_token="<|padding|>")
-model = AutoModelForCausalLM.from_pretrained(cfg["hf_dir"], dtype=torch.float32)
-ref = AutoModelForCausalLM.from_pretrained(cfg["hf_dir"], dtype=torch.float32)
-ds = Dataset.from_list(cfg["pairs"])
-
-class InOrder(DPOTrainer):
-    def _get_train_sampler(self, *args, **kwargs):
-        return SequentialSampler(self.train_dataset)
-
-times, losses = [], []
-class Clock(TrainerCallback):
-    def on_step_begin(self, args, state, control, **kw):
-        self.t = time.perf_counter()
-    def on_step_end(self, args, state, control, **kw):
-        times.append(time.perf_counter() - self.t)
-    def on_log(self, args, state, control, logs=None, **kw):
-        if logs and "loss" in logs:
-            losses.append(float(logs["loss"]))
-
-args = DPOConfig(output_dir=cfg["out"], per_device_train_batch_size=cfg["batch"], gradient_accumulation_steps=1,
-                 learning_rate=cfg["lr"], lr_scheduler_type="constant", warmup_steps=0, max_steps=cfg["steps"],
-                 beta=cfg["beta"], loss_type=["sigmoid"], logging_steps=1, report_to=[], save_strategy="no",
-                 max_length=cfg["max_length"], use_cpu=True, bf16=False, fp16=False, weight_decay=0.0,
-                 adam_beta1=0.9, adam_beta2=0.999, adam_epsilon=1e-8, max_grad_norm=0.0, seed=0,
-                 dataloader_drop_last=True, disable_tqdm=True, logging_first_step=True)
-trainer = InOrder(model=model, ref_model=ref, args=args, train_dataset=ds, processing_class=tok, callbacks=[Clock()])
-row = trainer.train_dataset[0]
-ids = {k: list(row[k]) for k in ("prompt_ids", "chosen_ids", "rejected_ids") if k in row}
-trainer.train()
-print("PEER_JSON " + json.dumps({"trl": trl.__version__, "times": times, "losses": losses, "first_ids": ids}))
-'''
+SIDES = harness.HERE / "sides"
+DATA = harness.SHARED / "instruct" / "dpo.jsonl.zst"
+PEER = harness.PeerEnv(("trl==1.16.0", "transformers==5.24.0", harness.workspace_pin("torch"),
+                        "accelerate==1.16.0", "datasets==5.2.0", harness.workspace_pin("tokenizers")))
+LOSS_ATOL = 1e-4
+BETA = 0.1
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+def check_work(a: dict, b: dict) -> tuple[bool, str]:
+    if a is None or b is None:
+        return False, "a side returned no output"
+    if a["ids"] != b["ids"]:
+        return False, "token ids differ between open-instruct's tokenization and TRL's"
+    if a["ref_sequences"] != b["ref_sequences"] or not a["ref_sequences"]:
+        return False, (f"reference pass scored {a['ref_sequences']} sequences (ours) vs {b['ref_sequences']} (TRL) "
+                       "in the round")
+    ok, note = harness.check_close("per-step losses", atol=LOSS_ATOL)(a["losses"], b["losses"])
+    return ok, (f"token ids identical, reference log-probs of {a['ref_sequences']} sequences computed in every "
+                f"round on both sides, {len(a['losses'])} {note}")
 
 
-def ensure_peer() -> Path:
-    """A venv with TRL that reuses the workspace's torch/transformers/datasets (a .pth file), so
-    nothing large is downloaded and the workspace lock is untouched."""
-    py = PEER / "bin" / "python"
-    check = [str(py), "-c", "import trl, accelerate, psutil; from trl import DPOTrainer"]
-    if py.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return py
-    log(f"creating the TRL venv at {PEER} ...")
-    subprocess.run(["uv", "venv", "-q", str(PEER), "--python", sys.executable], check=True)
-    site = next(p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
-    (PEER / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages" /
-     "workspace.pth").write_text(site + "\n")
-    subprocess.run(["uv", "pip", "install", "-q", "--python", str(py), "--no-deps", "trl", "accelerate", "psutil"],
-                   check=True)
-    subprocess.run(check, check=True)
-    return py
+def load_pairs(n: int, max_length: int):
+    """The first ``n`` pairs of the shared file whose two sequences fit ``max_length``, tokenized our way,
+    and the same pairs as TRL's text rows."""
+    import zstandard
+
+    from open_instruct.data.sources import parse_records
+    from open_instruct.data.template import get_template
+    from open_instruct.data.tokenize import tokenize_dpo
+    from open_instruct.tokenizer import load_tokenizer
+
+    tok, tulu = load_tokenizer(), get_template("tulu")
+    kept = []
+    with open(DATA, "rb") as f:
+        text = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(f), encoding="utf-8")
+        for line in text:
+            (pair,) = parse_records([json.loads(line)], "dpo", where=str(DATA))
+            if tokenize_dpo([pair], tok, tulu, max_length).num_sequences == 2:
+                kept.append(pair)
+            if len(kept) == n:
+                break
+    data = tokenize_dpo(kept, tok, tulu, max_length)
+    assert data.num_examples == n
+    rows = [{"prompt": tulu.render(p.prompt, tok, add_generation_prompt=True),
+             "chosen": p.chosen[-1].content, "rejected": p.rejected[-1].content} for p in kept]
+    return data, rows
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="fewer pairs and steps (about a minute)")
-    ap.add_argument("--pairs", type=int, default=256)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--max-length", type=int, default=512)
-    ap.add_argument("--lr", type=float, default=1e-4)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--show-steps", type=int, default=5)
-    args = ap.parse_args()
-    if args.quick:
-        args.pairs, args.batch = 64, 8
-
+def make_model(work: Path, name: str, d_model: int | None, max_length: int) -> tuple[Path, Path, str]:
     import torch
 
-    torch.set_num_threads(args.threads)
     from olmo_core.checkpoint.model_io import save_model_checkpoint
     from olmo_core.convert import to_hf
     from olmo_core.model.presets import get_model_preset
     from olmo_core.model.transformer import OLMo
-    from olmo_core.optim.adamw import OptimConfig, build_optimizer
-    from olmo_core.tokenizer import default_tokenizer_path
-    from olmo_core.train.trainer import Trainer, TrainerConfig
-    from open_instruct.data.sources import parse_records
-    from open_instruct.data.template import get_template
-    from open_instruct.data.tokenize import tokenize_dpo
-    from open_instruct.ref_cache import compute_reference_logps
-    from open_instruct.tokenizer import load_tokenizer
-    from open_instruct.train.batches import PackedBatches
-    from open_instruct.train.objectives import DPOLoss
 
-    peer_py = ensure_peer()
-    work = Path(tempfile.mkdtemp(prefix="bench-dpo-"))
-    cfg = get_model_preset("tiny").replace(max_sequence_length=1024)
+    cfg = get_model_preset("tiny").replace(max_sequence_length=2 * max_length)
+    if d_model is not None:
+        cfg = cfg.replace(d_model=d_model, n_heads=d_model // 64, mlp_hidden_size=d_model * 8 // 3 // 64 * 64)
+    torch.manual_seed(0)
     model = OLMo(cfg)
     model.init_weights(0)
-    save_model_checkpoint(model, work / "ckpt")
-    to_hf(work / "ckpt", work / "hf")
+    params = sum(p.numel() for p in model.parameters())
+    save_model_checkpoint(model, work / name / "ckpt")
+    to_hf(work / name / "ckpt", work / name / "hf")
+    size = (f"d_model {cfg.d_model} x {cfg.n_layers} layers, {cfg.n_heads} heads, mlp {cfg.mlp_hidden_size}, "
+            f"vocab {cfg.embedding_size:,} ({params / 1e6:.0f}M params)")
+    return work / name / "ckpt", work / name / "hf", size
 
-    import io
 
-    import zstandard
+def main() -> list[harness.Result]:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer pairs and steps per round (about 1-2 minutes)")
+    ap.add_argument("--batch", type=int, default=None, help="pairs per step at d_model 1024 (default 8, quick 2)")
+    ap.add_argument("--steps", type=int, default=None, help="steps per round at d_model 1024 (default 4, quick 2)")
+    ap.add_argument("--rounds", type=int, default=None, help="timed rounds per side (default 5, quick 3)")
+    ap.add_argument("--max-length", type=int, default=512)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-defaults", action="store_true", help="skip the 'trl defaults' figure")
+    args = ap.parse_args()
+    batch = args.batch or (2 if args.quick else 8)
+    steps = args.steps or (2 if args.quick else 4)
+    rounds = args.rounds or (3 if args.quick else 5)
+    toy_batch, toy_steps = (4 if args.quick else 8), (4 if args.quick else 8)
 
-    rows = []
-    with open(DATA, "rb") as f:
-        text = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(f), encoding="utf-8")
-        for line in text:
-            rows.append(json.loads(line))
-            if len(rows) >= args.pairs * 2:
-                break
-    tok = load_tokenizer()
-    tulu = get_template("tulu")
-    pairs = parse_records(rows, "dpo", where=str(DATA))
-    data = tokenize_dpo(pairs, tok, tulu, args.max_length)
-    kept = [p for p in pairs if max(len(tulu.encode(p.prompt + s, tok, train_from=len(p.prompt)))
-                                    for s in (p.chosen, p.rejected)) <= args.max_length]
-    kept, n = kept[: args.pairs], min(args.pairs, len(kept))
-    steps = n // args.batch
-    n = steps * args.batch
-    real_tokens = int(data.lengths[: 2 * n].sum())
-    log(f"{n} pairs, {steps} steps of {args.batch}, {real_tokens:,} real tokens, {args.threads} threads")
+    import numpy as np
 
-    # -- ours ---------------------------------------------------------------------------------------
-    from open_instruct.data.tokenize import TokenizedData
+    from olmo_core.tokenizer import default_tokenizer_path
 
-    sub = TokenizedData("dpo", data.input_ids[: int(data.offsets[2 * n])], data.labels[: int(data.offsets[2 * n])],
-                        data.offsets[: 2 * n + 1], data.source[: 2 * n])
-    t0 = time.perf_counter()
-    ref = compute_reference_logps(model, sub, max_length=args.max_length, rows_per_batch=4)
-    t_ref = time.perf_counter() - t0
-    loader = PackedBatches(sub, global_batch_size=args.batch, micro_batch_size=args.batch, max_length=args.max_length,
-                           shuffle=False, epochs=1, reference=ref)
-    ocfg = OptimConfig(lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, warmup_steps=0,
-                       scheduler="constant", max_grad_norm=None)
-    trainer = Trainer(model=model, optimizer=build_optimizer(model, ocfg), loss_fn=DPOLoss("dpo", beta=0.1),
-                      loader=loader, cfg=TrainerConfig(run_dir=str(work / "run"), max_steps=steps, resume="none",
-                                                       digest_batches=False, callbacks={}), optim_cfg=ocfg)
-    ours_losses = []
-    t0 = time.perf_counter()
-    for mbs in loader:
-        ours_losses.append(trainer.train_step(mbs)["train/loss"])
-        trainer.step += 1
-        if trainer.step >= steps:
-            break
-    t_train = time.perf_counter() - t0
-    log(f"ours: reference {t_ref:.1f}s, {steps} steps {t_train:.1f}s; losses {[round(x, 5) for x in ours_losses]}")
-
-    # -- TRL ----------------------------------------------------------------------------------------
-    peer_cfg = {"hf_dir": str(work / "hf"), "tokenizer": str(default_tokenizer_path()), "out": str(work / "trl"),
-                "batch": args.batch, "steps": steps, "lr": args.lr, "beta": 0.1, "threads": args.threads,
-                "max_length": 2 * args.max_length,
-                "pairs": [{"prompt": tulu.render(p.prompt, tok, add_generation_prompt=True),
-                           "chosen": p.chosen[-1].content, "rejected": p.rejected[-1].content} for p in kept[:n]]}
-    (work / "peer.json").write_text(json.dumps(peer_cfg))
-    (work / "peer.py").write_text(PEER_SCRIPT)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "WANDB_MODE": "offline", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": str(args.threads)}
-    log(f"TRL run: log in {work / 'peer.log'}")
-    with open(work / "peer.log", "w") as peer_log:
-        proc = subprocess.run([str(peer_py), str(work / "peer.py"), str(work / "peer.json")], stdout=subprocess.PIPE,
-                              stderr=peer_log, text=True, env=env)
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("PEER_JSON ")), None)
-    if proc.returncode != 0 or line is None:
-        log(proc.stdout[-3000:] + (work / "peer.log").read_text()[-6000:])
-        raise SystemExit("TRL run failed")
-    peer = json.loads(line[len("PEER_JSON "):])
-
-    # the same token ids on both sides
-    c_ids, c_lab = sub.sequence(0)
-    ours_prompt = c_ids[: int(c_lab.argmax())].tolist()
-    ours_chosen = c_ids[int(c_lab.argmax()):].tolist()
-    fi = peer["first_ids"]
-    same_ids = fi.get("prompt_ids") == ours_prompt and fi.get("chosen_ids") == ours_chosen
-    t_peer = sum(peer["times"])
-    peer_losses = peer["losses"]
-    if len(peer_losses) > steps:  # logging_first_step logs step 1 twice in some versions
-        peer_losses = peer_losses[-steps:]
-
-    print(f"TRL {peer['trl']} vs open-instruct, {n} pairs, batch {args.batch}, {steps} steps, CPU "
-          f"{args.threads} threads; token ids identical: {same_ids}")
-    print(f"{'step':>4} {'ours':>10} {'TRL':>10} {'|diff|':>9}")
-    for i in range(min(args.show_steps, steps, len(peer_losses))):
-        print(f"{i + 1:>4} {ours_losses[i]:>10.6f} {peer_losses[i]:>10.6f} {abs(ours_losses[i] - peer_losses[i]):>9.2e}")
-    ours_tps = real_tokens / (t_ref + t_train)
-    ours_train_tps = real_tokens / t_train
-    peer_tps = real_tokens / t_peer
-    print(f"ours: {ours_tps:,.0f} tok/s incl. reference cache ({t_ref:.1f}s ref + {t_train:.1f}s train); "
-          f"train steps only {ours_train_tps:,.0f} tok/s")
-    print(f"TRL:  {peer_tps:,.0f} tok/s ({t_peer:.1f}s)")
-    ratio = ours_tps / peer_tps
-    diff0 = abs(ours_losses[0] - peer_losses[0]) if peer_losses else float("nan")
-    print(f"RESULT dpo_step ratio={ratio:.2f} ours_tok_s={ours_tps:.0f} trl_tok_s={peer_tps:.0f} "
-          f"train_only_ratio={ours_train_tps / peer_tps:.2f} step1_loss_diff={diff0:.2e} same_ids={same_ids}")
-    return 0
+    peer_python = PEER.python
+    work = Path(tempfile.mkdtemp(prefix="bench-dpo-"))
+    # (variant, d_model or None for the toy preset, batch, steps, TRL at its best, primary)
+    plan = [("", 1024, batch, steps, True, True)]
+    if not args.no_defaults:
+        plan.append(("trl defaults", 1024, batch, steps, False, False))
+    plan.append(("toy", None, toy_batch, toy_steps, True, False))
+    models: dict[int | None, tuple[Path, Path, str]] = {}
+    results = []
+    for variant, d_model, b, s, best, primary in plan:
+        if d_model not in models:
+            models[d_model] = make_model(work, f"m{d_model or 'tiny'}", d_model, args.max_length)
+        ckpt, hf_dir, size = models[d_model]
+        n = b * s
+        tag = f"{variant.replace(' ', '_') or 'main'}"
+        data, rows = load_pairs(n, args.max_length)
+        np.savez(work / f"{tag}.npz", **data.arrays())
+        (work / f"{tag}.json").write_text(json.dumps(rows))
+        common = {"batch": b, "steps": s, "lr": args.lr, "beta": BETA, "max_length": args.max_length,
+                  "threads": args.threads}
+        ours = harness.Worker("open-instruct", SIDES / "dpo_step_ours.py", threads=args.threads,
+                              config={**common, "ckpt": str(ckpt), "data": str(work / f"{tag}.npz"),
+                                      "ref_rows": 8, "run_dir": str(work / f"{tag}-run")})
+        theirs = harness.Worker(f"trl {'best' if best else 'defaults'}", SIDES / "dpo_step_trl.py",
+                                python=peer_python, threads=args.threads,
+                                config={**common, "hf_dir": str(hf_dir), "tokenizer": str(default_tokenizer_path()),
+                                        "rows": str(work / f"{tag}.json"), "out": str(work / f"{tag}-trl"),
+                                        "best": best})
+        real = int(data.lengths.sum())
+        setting = ("DPOConfig(precompute_ref_log_probs=True, gradient_checkpointing=False), padded batches "
+                   "(padding_free unavailable in 1.16), fused chunked LM head on every position, float32, sdpa"
+                   if best else
+                   "DPOConfig defaults: reference model on every batch, gradient checkpointing on, padded; "
+                   "float32 instead of the default bf16 so the losses compare")
+        results.append(harness.compare(
+            "dpo_step", ours, theirs, peer=PEER.label, unit="tokens/s", variant=variant, primary=primary,
+            work=(f"{size}; {n} pairs ({real:,} real tokens), reference pass + {s} DPO steps of {b} pairs from "
+                  f"the same initial weights, {args.threads} threads"),
+            check=check_work, rounds=rounds, goal=1.5, peer_setting=setting,
+            limits=("the stacks share torch's matmuls; ours applies the 50k-row head to completion tokens only and "
+                    "packs rows, TRL's CPU path scores every prompt and padding position"
+                    + ("" if best else ", and recomputes the reference and the checkpointed forward every step")),
+            extra={"d_model": d_model or 128, "pairs": n, "batch": b, "steps": s, "real_tokens": real,
+                   "loss_atol": LOSS_ATOL, "trl_setting": "best" if best else "defaults"}))
+    return results
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    harness.run(main)
