@@ -126,3 +126,18 @@ def test_run_exits_2_without_result_line(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "WORK CHECK FAILED" in proc.stdout and "RESULT" not in proc.stdout
+
+
+def test_worker_memory_is_its_own_not_the_parents(tmp_path: Path) -> None:
+    side = tmp_path / "small.py"
+    side.write_text("def setup(config):\n    return lambda: {'units': 1, 'output': None}\n")
+    ballast = bytearray(400 * 2**20)  # the parent's memory must not count as the worker's
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    w = harness.Worker("toy", side, {})
+    w.start()
+    try:
+        r = w.round()
+    finally:
+        w.close()
+    assert r.peak_bytes < 200 * 2**20, r.peak_bytes
+    del ballast

@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import resource
 import sys
 import time
 import traceback
@@ -59,6 +58,17 @@ def _cuda():
     return None
 
 
+def _vm_hwm() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def timed_round(round_fn) -> dict:
     cuda = _cuda()
     if cuda is not None:
@@ -70,8 +80,9 @@ def timed_round(round_fn) -> dict:
     if cuda is not None:
         cuda.cuda.synchronize()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    # the worker's lifetime high-water mark (exact, unlike polling); Linux reports KiB
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # the worker's own high-water mark (exact, unlike polling). VmHWM belongs to this process's address
+    # space; ru_maxrss would not do: Linux carries the parent's peak into it across fork + exec.
+    maxrss = _vm_hwm()
     result = {"seconds": seconds, "cpu_seconds": cpu, "units": out["units"], "output": out.get("output"),
               "maxrss_bytes": maxrss}
     if cuda is not None and out.get("device", "cpu") == "cuda":

@@ -249,7 +249,7 @@ class Worker(Side):
     round and returns ``{"units": float, "output": ...}`` (JSON-able), optionally ``"device": "cuda"``.
     Timing (wall and CPU, with CUDA synchronisation) happens in the worker around that call only. Peak
     memory is the larger of the polled RSS of the worker's process tree and the worker's own
-    ``ru_maxrss`` (exact, so short spikes that polling misses still count).
+    ``VmHWM`` (exact, so short spikes that polling misses still count).
     """
 
     def __init__(self, label: str, script: str | Path, config: dict[str, Any], python: str | Path | None = None,
