@@ -1,6 +1,7 @@
 """The repository's import graph: circles inside a package and arrows between packages.
 
     uv run python tools/import_graph.py            # report; exit 1 on any circle or forbidden arrow
+                                                   # (between modules or first-level subpackages)
     uv run python tools/import_graph.py --cycles   # print every circle's modules
 
 Reads the source with ``ast`` (nothing is imported). Module-level and function-level imports both
@@ -19,12 +20,16 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: packages that depend on no sibling (they meet through file formats and Protocols); the one arrow
+#: allowed between them is olmo-eval's optional checkpoint loading through its ``olmo-core`` extra
+GROUND_FLOOR = {"dolma_tools", "olmo_core", "olmo_eval"}
+GROUND_FLOOR_OPTIONAL = {("olmo_eval", "olmo_core")}
 
 
-def packages() -> dict[str, tuple[Path, set[str], set[str]]]:
+def packages(repo: Path = REPO) -> dict[str, tuple[Path, set[str], set[str]]]:
     """import name -> (source root, required sibling imports, optional sibling imports)."""
     dists: dict[str, tuple[str, Path, dict]] = {}
-    for pyproject in sorted([*REPO.glob("packages/*/pyproject.toml"), REPO / "pyproject.toml"]):
+    for pyproject in sorted([*repo.glob("packages/*/pyproject.toml"), repo / "pyproject.toml"]):
         meta = tomllib.loads(pyproject.read_text())["project"]
         src = pyproject.parent / "src"
         (pkg,) = [p for p in src.iterdir() if (p / "__init__.py").exists()]
@@ -67,9 +72,9 @@ def imports_of(file: Path, module: str, is_package: bool) -> set[str]:
     return found
 
 
-def graph() -> tuple[dict[str, set[str]], dict[str, str]]:
+def graph(repo: Path = REPO) -> tuple[dict[str, set[str]], dict[str, str]]:
     """module -> modules it imports (workspace modules only); module -> its package."""
-    pkgs = packages()
+    pkgs = packages(repo)
     files: dict[str, tuple[Path, bool]] = {}
     owner: dict[str, str] = {}
     for imp, (root, _, _) in pkgs.items():
@@ -138,10 +143,10 @@ def strongly_connected(edges: dict[str, set[str]], nodes: list[str]) -> list[lis
     return out
 
 
-def check() -> tuple[list[list[str]], list[str], list[str]]:
+def check(repo: Path = REPO) -> tuple[list[list[str]], list[str], list[str]]:
     """(circles within a package, forbidden cross-package arrows, allowed optional arrows)."""
-    pkgs = packages()
-    edges, owner = graph()
+    pkgs = packages(repo)
+    edges, owner = graph(repo)
     circles = []
     for imp in pkgs:
         mods = sorted(m for m in owner if owner[m] == imp)
@@ -154,11 +159,38 @@ def check() -> tuple[list[list[str]], list[str], list[str]]:
             if a == b:
                 continue
             _, required, opt = pkgs[a]
-            if b in opt:
+            if a in GROUND_FLOOR and b in GROUND_FLOOR and not ((a, b) in GROUND_FLOOR_OPTIONAL and b in opt):
+                forbidden.append(f"{m} -> {t} (ground-floor {a} may not import {b})")
+            elif b in opt:
                 optional.append(f"{m} -> {t} (optional extra)")
             elif b not in required:
                 forbidden.append(f"{m} -> {t} ({a} does not declare {b})")
     return circles, forbidden, optional
+
+
+def subpackage_circles(repo: Path = REPO) -> list[list[str]]:
+    """Circles between the first-level subpackages of one package (``olmo_core.config`` and
+    ``olmo_core.train`` importing each other), a coarser layering than module circles. A package's
+    top-level modules count as their own nodes; its ``__init__`` is left out, since re-exporting
+    is not layering."""
+    pkgs = packages(repo)
+    edges, owner = graph(repo)
+
+    def unit(mod: str) -> str:
+        return ".".join(mod.split(".")[:2])
+
+    circles = []
+    for imp in pkgs:
+        inner: dict[str, set[str]] = defaultdict(set)
+        for m, targets in edges.items():
+            if owner[m] != imp or m == imp:
+                continue
+            for t in targets:
+                if owner.get(t) == imp and t != imp and unit(t) != unit(m):
+                    inner[unit(m)].add(unit(t))
+        nodes = sorted({unit(m) for m in owner if owner[m] == imp and m != imp})
+        circles += strongly_connected(inner, nodes)
+    return circles
 
 
 def main() -> int:
@@ -166,6 +198,9 @@ def main() -> int:
     ap.add_argument("--cycles", action="store_true", help="print the modules of every circle")
     args = ap.parse_args()
     circles, forbidden, optional = check()
+    for c in subpackage_circles():
+        print("subpackage circle: " + " <-> ".join(c))
+    circles += subpackage_circles()
     for c in circles:
         print(f"circle ({len(c)} modules): " + (", ".join(c) if args.cycles or len(c) <= 6 else
                                                  ", ".join(c[:6]) + ", ..."))
