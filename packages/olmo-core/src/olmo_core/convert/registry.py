@@ -57,18 +57,25 @@ def register_hf_converter(model_type: str) -> Callable[[type[HFConverter]], type
 
 
 def converter_for_config(cfg: ModelConfig) -> HFConverter:
-    reasons = []
-    for model_type, conv in HF_CONVERTERS.items():
-        why = conv.accepts(cfg)
-        if why is None:
-            return conv
-        reasons.append(f"{model_type}: {why}")
+    from olmo_core.plugins import load_plugins
+
+    for attempt in range(2):
+        reasons = []
+        for model_type, conv in HF_CONVERTERS.items():
+            why = conv.accepts(cfg)
+            if why is None:
+                return conv
+            reasons.append(f"{model_type}: {why}")
+        if attempt == 0:
+            load_plugins()  # none accepts: the installed plug-ins' converters (olmoe) may
     raise ValueError("no HF converter accepts this model config (" + "; ".join(reasons) + ")")
 
 
 def converter_for_model_type(model_type: str, source: str = "config.json") -> HFConverter:
+    from olmo_core.plugins import lookup
+
     try:
-        return HF_CONVERTERS[model_type]
+        return lookup(HF_CONVERTERS, model_type)
     except KeyError:
         raise ValueError(f"{source}: model_type {model_type!r} has no converter; known: "
                          f"{sorted(HF_CONVERTERS)}") from None

@@ -26,10 +26,13 @@ def register_model_preset(name: str) -> Callable[[Callable[[], ModelConfig]], Ca
 
 
 def get_model_preset(name: str) -> ModelConfig:
+    from olmo_core.plugins import lookup
+
     try:
-        return MODEL_PRESETS[name]().validate()
+        preset = lookup(MODEL_PRESETS, name)  # a miss loads the plug-ins' presets (olmoe_tiny) first
     except KeyError:
         raise KeyError(f"unknown model preset {name!r}; known: {sorted(MODEL_PRESETS)}") from None
+    return preset().validate()
 
 
 def _olmo1(**kw: object) -> ModelConfig:

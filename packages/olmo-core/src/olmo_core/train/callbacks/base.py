@@ -51,8 +51,10 @@ def register_callback(name: str) -> Callable[[type], type]:
 
 
 def build_callback(name: str, **options: Any) -> Any:
+    from olmo_core.plugins import lookup
+
     try:
-        factory = CALLBACKS[name]
+        factory = lookup(CALLBACKS, name)  # a miss loads the plug-ins' callbacks (routing_metrics) first
     except KeyError:
         raise ValueError(f"trainer.callbacks: unknown callback {name!r}; registered: {sorted(CALLBACKS)}") from None
     try:
