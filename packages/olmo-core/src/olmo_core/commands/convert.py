@@ -37,9 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from olmo_core.plugins import load_plugins
-
-    load_plugins()  # converters of installed extensions (olmoe's OlmoeForCausalLM)
     console = Console(stderr=True)
     if args.direction == "to-hf":
         from olmo_core.convert import to_hf
