@@ -1,7 +1,9 @@
 """``dolma-tools``: the command line. Subcommands live in ``dolma_tools.commands.<name>`` and are
 imported only when run, so ``--help`` stays instant.
 
-Each command module defines ``add_arguments(parser)`` and ``run(args) -> int``."""
+Each command module defines ``add_arguments(parser)`` and ``run(args) -> int``; bad input it raises
+(``FormatError``, ``BloomFilterError``, a missing file: ``ValueError`` or ``FileNotFoundError``)
+becomes one line on stderr and exit status 2 here, the CLI's one error boundary."""
 
 from __future__ import annotations
 
@@ -58,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
                                   epilog=getattr(module, "EPILOG", None),
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     module.add_arguments(sub)
-    return int(module.run(sub.parse_args(argv[1:])) or 0)
+    args = sub.parse_args(argv[1:])
+    try:
+        return int(module.run(args) or 0)
+    except (ValueError, FileNotFoundError) as e:  # bad input: the message names the file, line and field
+        print(f"dolma-tools {name}: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from typing import IO, Any
 
 import zstandard
 
+from dolma_tools.atomic import atomic_path
 from dolma_tools.interfaces import Document, FormatError
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json.zst")
@@ -181,38 +182,29 @@ def expand_inputs(inputs: str | Path | Iterable[str | Path]) -> list[Path]:
 
 @contextmanager
 def atomic_output(path: str | Path, mode: str = "wb", compresslevel: int | None = None) -> Iterator[IO[Any]]:
-    """Write to ``<path>.tmp-<pid>`` and rename onto ``path`` only when the block completes, so a
-    reader never sees a half-written file. Compression is chosen by the final name's extension;
-    ``compresslevel`` defaults to 6 for gzip and 3 for zstd."""
+    """A file object on a temporary name, renamed onto ``path`` only when the block completes (see
+    :mod:`dolma_tools.atomic`), so a reader never sees a half-written file. Compression is chosen by
+    the final name's extension; ``compresslevel`` defaults to 6 for gzip and 3 for zstd."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as raw:
-            if path.suffix == ".gz":
-                inner: IO[Any] = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                               compresslevel=6 if compresslevel is None else compresslevel)
-            elif path.suffix == ".zst":
-                inner = zstandard.ZstdCompressor(level=3 if compresslevel is None else compresslevel
-                                                 ).stream_writer(raw, closefd=False)
-            else:
-                inner = raw
-            # A lone surrogate (JSON allows "\\ud800") cannot be UTF-8; written as a backslash escape it
-            # is the same JSON escape again, so JSON lines round-trip.
-            text = (io.TextIOWrapper(inner, encoding="utf-8", errors="backslashreplace", newline="\n")
-                    if "b" not in mode else None)
-            yield text if text is not None else inner
-            if text is not None:
-                text.flush()
-                text.detach()
-            if inner is not raw:
-                inner.close()  # writes the compressed trailer; leaves ``raw`` open
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path, fsync=True) as tmp, open(tmp, "wb") as raw:
+        if path.suffix == ".gz":
+            inner: IO[Any] = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
+                                           compresslevel=6 if compresslevel is None else compresslevel)
+        elif path.suffix == ".zst":
+            inner = zstandard.ZstdCompressor(level=3 if compresslevel is None else compresslevel
+                                             ).stream_writer(raw, closefd=False)
+        else:
+            inner = raw
+        # A lone surrogate (JSON allows "\\ud800") cannot be UTF-8; written as a backslash escape it
+        # is the same JSON escape again, so JSON lines round-trip.
+        text = (io.TextIOWrapper(inner, encoding="utf-8", errors="backslashreplace", newline="\n")
+                if "b" not in mode else None)
+        yield text if text is not None else inner
+        if text is not None:
+            text.flush()
+            text.detach()
+        if inner is not raw:
+            inner.close()  # writes the compressed trailer; leaves ``raw`` open
 
 
 def write_documents(path: str | Path, docs: Iterable[Document | dict[str, Any]]) -> int:
@@ -247,26 +239,19 @@ def write_parquet_documents(path: str | Path, docs: Iterable[Document | dict[str
     schema = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string()),
                         ("added", pa.string()), ("created", pa.string()), ("metadata", pa.string())])
     n = 0
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     batch: list[dict[str, Any]] = []
-    try:
-        # pyarrow writes a path natively; through a Python file object it is many times slower.
-        with pq.ParquetWriter(str(tmp), schema) as writer:
-            for doc in docs:
-                obj = doc.to_json() if isinstance(doc, Document) else dict(doc)
-                obj["metadata"] = json.dumps(obj.get("metadata") or {}, ensure_ascii=False)
-                batch.append({k: obj.get(k) for k in schema.names})
-                n += 1
-                if len(batch) >= rows_per_group:
-                    writer.write_table(_columns(batch, schema))
-                    batch.clear()
-            if batch:
+    # pyarrow writes a path natively; through a Python file object it is many times slower.
+    with atomic_path(path) as tmp, pq.ParquetWriter(str(tmp), schema) as writer:
+        for doc in docs:
+            obj = doc.to_json() if isinstance(doc, Document) else dict(doc)
+            obj["metadata"] = json.dumps(obj.get("metadata") or {}, ensure_ascii=False)
+            batch.append({k: obj.get(k) for k in schema.names})
+            n += 1
+            if len(batch) >= rows_per_group:
                 writer.write_table(_columns(batch, schema))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+                batch.clear()
+        if batch:
+            writer.write_table(_columns(batch, schema))
     return n
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from dolma_tools.analysis.collect import LENGTH_BINS, FileStats
+from dolma_tools.atomic import write_text_atomic
 
 
 def _plt() -> Any:
@@ -105,4 +106,4 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
     for n, info in report["ngrams"].items():
         top = ", ".join(f"`{g}` ({c:,})" for g, c in info["top"][:10])
         lines += ["", f"## Top {n}-grams ({info['method']}, {info['total']:,} in all)", "", top]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomic(path, "\n".join(lines) + "\n")

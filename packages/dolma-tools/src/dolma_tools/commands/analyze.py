@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 EPILOG = """examples:
   dolma-tools analyze --documents ../shared/data/corpus --destination out/analysis --processes 2
@@ -33,14 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except (ValueError, FileNotFoundError) as e:  # bad input: FormatError, BloomFilterError, missing files
-        print(f"dolma-tools analyze: error: {e}", file=sys.stderr)
-        return 2
-
-
-def _run(args: argparse.Namespace) -> int:
     from dolma_tools.analysis import AnalysisConfig, analyze
 
     cfg = AnalysisConfig(attributes=args.attributes, attributes_root=args.attributes_root,

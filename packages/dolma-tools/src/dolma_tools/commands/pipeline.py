@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 EPILOG = """examples:
   # the shipped config: all of ../shared/data/corpus to token arrays, run from the repository root
@@ -24,14 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except (ValueError, FileNotFoundError) as e:  # bad input: FormatError, BloomFilterError, missing files
-        print(f"dolma-tools pipeline: error: {e}", file=sys.stderr)
-        return 2
-
-
-def _run(args: argparse.Namespace) -> int:
     from omegaconf import OmegaConf
 
     from dolma_tools.pipeline import load_pipeline_config, run_pipeline

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 EPILOG = """examples:
@@ -32,14 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except (ValueError, FileNotFoundError) as e:  # bad input: FormatError, BloomFilterError, missing files
-        print(f"dolma-tools tokens: error: {e}", file=sys.stderr)
-        return 2
-
-
-def _run(args: argparse.Namespace) -> int:
     from dolma_tools.tokens import tokenize_files
 
     summary = tokenize_files(args.documents, args.destination, tokenizer=args.tokenizer,

@@ -18,10 +18,8 @@ the bits read-only (``np.memmap`` mode ``'r'``) so many processes share one copy
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +27,9 @@ from typing import Any
 
 import numpy as np
 import xxhash
+
+from dolma_tools.atomic import atomic_path
+from dolma_tools.hashing import sha256_hex
 
 MAGIC = b"DTBLOOM1"
 HEADER_BYTES = 4096
@@ -191,28 +192,19 @@ class BloomFilter:
     def header(self, packed: np.ndarray | None = None) -> dict[str, Any]:
         packed = self.packed_bits() if packed is None else packed
         return {"format": FORMAT_NAME, "version": FORMAT_VERSION, "hash": HASH_NAME, **asdict(self.params),
-                "items_added": self.items_added, "sha256": hashlib.sha256(packed).hexdigest()}
+                "items_added": self.items_added, "sha256": sha256_hex(packed)}
 
     def save(self, path: str | Path) -> Path:
         """Write atomically (temporary name, then rename)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         packed = self.packed_bits()
         head = json.dumps(self.header(packed), sort_keys=True).encode()
         if len(MAGIC) + 4 + len(head) > HEADER_BYTES:
             raise BloomFilterError("header too large")
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        try:
-            with open(tmp, "wb") as f:
-                f.write(MAGIC + len(head).to_bytes(4, "little") + head)
-                f.write(b"\0" * (HEADER_BYTES - len(MAGIC) - 4 - len(head)))
-                f.write(packed.tobytes())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        with atomic_path(path, fsync=True) as tmp, open(tmp, "wb") as f:
+            f.write(MAGIC + len(head).to_bytes(4, "little") + head)
+            f.write(b"\0" * (HEADER_BYTES - len(MAGIC) - 4 - len(head)))
+            f.write(packed.tobytes())
         return path
 
     @staticmethod
@@ -263,7 +255,7 @@ class BloomFilter:
             raise BloomFilterError(f"{path}: file is {size} bytes, header implies {want} (truncated or corrupt)")
         packed = np.memmap(path, dtype=np.uint8, mode="r", offset=HEADER_BYTES, shape=(params.num_bits // 8,))
         if verify:
-            digest = hashlib.sha256(packed).hexdigest()
+            digest = sha256_hex(packed)
             if digest != header.get("sha256"):
                 raise BloomFilterError(f"{path}: checksum mismatch (bits are corrupt): sha256 {digest} but "
                                        f"the header says {header.get('sha256')}")

@@ -9,7 +9,6 @@ unfinished with at most ``*.tmp-<pid>`` leftovers, which the next attempt overwr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dolma_tools.docio import atomic_output
+from dolma_tools.hashing import sha256_hex
 
 
 class Reporter(Protocol):
@@ -72,7 +72,7 @@ class RunSummary:
 
 def _marker_name(key: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", key)[-120:].lstrip("._")
-    return f"{safe}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.done.json"
+    return f"{safe}-{sha256_hex(key)[:10]}.done.json"
 
 
 class DoneMarkers:

@@ -9,9 +9,7 @@ raw documents), ``filtered/`` (first mix), ``dedupe_attributes/<set>/``, ``dedup
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 import sys
 import time
@@ -21,6 +19,8 @@ from typing import Any
 
 from rich.console import Console
 
+from dolma_tools.atomic import write_json_atomic
+from dolma_tools.hashing import json_key
 from dolma_tools.pipeline.config import PipelineConfig
 from dolma_tools.pipeline.funnel import build_funnel, plot_funnel, print_funnel
 
@@ -35,8 +35,7 @@ class Steps:
         self.key = ""
 
     def run(self, name: str, config: Any, fn: Any) -> dict[str, Any]:
-        self.key = hashlib.sha256(json.dumps([self.key, name, config], sort_keys=True, default=str)
-                                  .encode()).hexdigest()[:16]
+        self.key = json_key([self.key, name, config])
         path = self.dir / f"{name}.json"
         if path.is_file():
             record = json.loads(path.read_text())
@@ -46,10 +45,8 @@ class Steps:
         t0 = time.perf_counter()
         self.console.rule(f"[bold]{name}")
         result = fn()
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps({"key": self.key, "seconds": round(time.perf_counter() - t0, 2),
-                                   "result": result}, indent=2, default=str))
-        os.replace(tmp, path)
+        write_json_atomic(path, {"key": self.key, "seconds": round(time.perf_counter() - t0, 2), "result": result},
+                          indent=2, default=str)
         self.console.print(f"[bold]{name}[/]: {time.perf_counter() - t0:.1f}s")
         return result
 
@@ -144,7 +141,7 @@ def run_pipeline(config: PipelineConfig, *, console: Console | None = None) -> d
     funnel = build_funnel([("raw", filtered["before"]), ("filter", filtered["after"]), ("dedupe", deduped["after"])],
                           tokens["per_source"])
     funnel["seconds"] = round(time.perf_counter() - t0, 2)
-    (work / "funnel.json").write_text(json.dumps(funnel, indent=2) + "\n")
+    write_json_atomic(work / "funnel.json", funnel, indent=2)
     png = plot_funnel(funnel, work / "funnel.png")
     print_funnel(funnel, console)
     console.print(f"token arrays: {work / 'tokens'} ({len(tokens['shards'])} shards); funnel plot: {png}; "

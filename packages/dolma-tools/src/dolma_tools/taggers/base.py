@@ -1,7 +1,9 @@
 """The tagger registry. A tagger reads one document and returns its attributes as spans.
 
-A tagger is a class registered by name with :func:`register_tagger`; its docstring says exactly what
-it computes and with which defaults (``dolma-tools list`` prints it). ``predict(doc)`` returns
+A tagger is a class registered by name with :func:`register_tagger` in the module that defines it;
+this module never imports those modules (lookups in :mod:`dolma_tools.taggers` load the built-in
+ones when first needed), so the registry and the taggers do not import each other. The docstring
+says exactly what it computes and with which defaults (``dolma-tools list`` prints it). ``predict(doc)`` returns
 ``{attribute: [[start, end, score], ...]}``; the runner prefixes each attribute with
 ``<tagger_set>__<tagger>__`` as Dolma does. Taggers are built once per worker process, so loading a
 model in ``__init__`` is paid once per process, not per document.
@@ -9,9 +11,7 @@ model in ``__init__`` is paid once per process, not per document.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from typing import Any
 
 from dolma_tools.interfaces import Document
 
@@ -43,34 +43,6 @@ def register_tagger(name: str) -> Callable[[type[Tagger]], type[Tagger]]:
         return cls
 
     return wrap
-
-
-def _load_builtin() -> None:
-    # Importing the modules runs their decorators; done lazily so ``--help`` stays instant.
-    from dolma_tools.taggers import (  # noqa: F401
-        c4,
-        classifiers,
-        code,
-        gopher,
-        language,
-        length,
-        pii,
-        repetition,
-    )
-
-
-def get_tagger(name: str, **options: Any) -> Tagger:
-    """Build a registered tagger; unknown names list the known ones."""
-    _load_builtin()
-    if name not in TAGGERS:
-        raise KeyError(f"unknown tagger {name!r}; known: {', '.join(sorted(TAGGERS))}")
-    return TAGGERS[name](**options)
-
-
-def list_taggers() -> dict[str, str]:
-    """name -> docstring, for ``dolma-tools list``."""
-    _load_builtin()
-    return {name: inspect.cleandoc(cls.__doc__ or "") for name, cls in sorted(TAGGERS.items())}
 
 
 def doc_span(doc: Document, score: float) -> list[float]:

@@ -23,7 +23,7 @@ from dolma_tools.docio import (
     remove_stale_temporaries,
 )
 from dolma_tools.executor import Reporter, RunSummary, Task, run_tasks
-from dolma_tools.taggers.base import Tagger, get_tagger
+from dolma_tools.taggers import Tagger, get_tagger
 
 
 @dataclass

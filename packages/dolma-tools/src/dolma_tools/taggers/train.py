@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import random
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from dolma_tools.atomic import atomic_path
 from dolma_tools.docio import expand_inputs, iter_records
 from dolma_tools.interfaces import FormatError
 from dolma_tools.taggers.fasttext_model import normalize
@@ -61,7 +61,6 @@ def train_classifier(documents: str | list[str], output: str | Path, *, label_fi
             valid_file.write_text("\n".join(valid) + "\n", encoding="utf-8")
             n, p1, _ = model.test(str(valid_file))
             result["valid_precision_at_1"] = p1
-        tmp_out = output.with_name(f"{output.name}.tmp-{os.getpid()}")
-        model.save_model(str(tmp_out))
-        os.replace(tmp_out, output)
+        with atomic_path(output) as tmp_out:
+            model.save_model(str(tmp_out))
     return result

@@ -12,7 +12,6 @@ end and ``summary.json`` records the run, so running a finished job again only r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -24,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from dolma_tools.atomic import write_json_atomic
 from dolma_tools.docio import expand_inputs
+from dolma_tools.hashing import json_key
 from dolma_tools.interfaces import token_dtype_for
 from dolma_tools.tokens.tokenizer import (
     DEFAULT_TOKENIZER,
@@ -153,8 +154,7 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
     files = expand_inputs(inputs)
     work = destination / WORK_DIR
     units = [unit_for(p, spec, work) for p in files]
-    run_key = hashlib.sha256(json.dumps([[u.key for u in units], max_tokens_per_file, shuffle_seed, limit])
-                             .encode()).hexdigest()
+    run_key = json_key([[u.key for u in units], max_tokens_per_file, shuffle_seed, limit], length=64)
     previous = _finished_summary(destination, run_key)
     if previous is not None:
         return previous
@@ -182,9 +182,7 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
                "units_reused": sum(1 for r in results if r["reused"]),
                "seconds": round(elapsed, 3), "tokenize_seconds": round(t_tok, 3),
                "tokens_per_second": round(tokens / max(elapsed, 1e-9)), "run_key": run_key}
-    tmp = destination / f"{SUMMARY}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    os.replace(tmp, destination / SUMMARY)
+    write_json_atomic(destination / SUMMARY, summary, indent=2)
     if not keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return summary

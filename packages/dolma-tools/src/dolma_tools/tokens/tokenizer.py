@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from tokenizers import Tokenizer
+
+from dolma_tools.hashing import sha256_hex
 
 OLMO_TOKENIZER_FILE = "allenai_gpt-neox-olmo-dolma-v1_5.json"
 DEFAULT_TOKENIZER = str(resources.files("dolma_tools.data").joinpath("tokenizers", OLMO_TOKENIZER_FILE))
@@ -38,5 +39,5 @@ def load_tokenizer(path: str | Path | None = None, *, eos_id: int = OLMO_EOS_ID,
     if eos_text is None or "endoftext" not in eos_text:
         raise ValueError(f"{path}: eos id {eos_id} is {eos_text!r}, not an end-of-text token; "
                          "pass the right --eos-id or tokenizer file")
-    return TokenizerSpec(tokenizer=tok, name=path.name, sha256=hashlib.sha256(data).hexdigest(), eos_id=eos_id,
+    return TokenizerSpec(tokenizer=tok, name=path.name, sha256=sha256_hex(data), eos_id=eos_id,
                          pad_id=pad_id, vocab_size=tok.get_vocab_size(with_added_tokens=True))

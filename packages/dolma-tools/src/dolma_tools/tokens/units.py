@@ -7,7 +7,6 @@ bytes with the same tokenizer; the tokens do not depend on which process made th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -17,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from dolma_tools.atomic import atomic_path, write_text_atomic
 from dolma_tools.docio import iter_documents
+from dolma_tools.hashing import sha256_hex
 from dolma_tools.interfaces import token_dtype_for
 from dolma_tools.tokens.tokenizer import TokenizerSpec, load_tokenizer
 
@@ -43,7 +44,7 @@ class Unit:
 def unit_for(path: Path, spec: TokenizerSpec, work: Path) -> Unit:
     st = path.stat()
     ident = json.dumps([spec.sha256, spec.eos_id, str(path.resolve()), st.st_size, st.st_mtime_ns])
-    key = f"{path.name}-{hashlib.sha256(ident.encode()).hexdigest()[:16]}"
+    key = f"{path.name}-{sha256_hex(ident)[:16]}"
     return Unit(path=path, key=key, work=work)
 
 
@@ -76,9 +77,8 @@ def tokenize_unit(task: UnitTask) -> dict[str, Any]:
     spec = _spec(task)
     dtype = np.dtype(token_dtype_for(spec.vocab_size))
     rows: list[list[Any]] = []
-    tmp = unit.tokens_path.with_name(f"{unit.tokens_path.name}.tmp-{os.getpid()}")
     eos = np.array([spec.eos_id], dtype=dtype)
-    with open(tmp, "wb") as out:
+    with atomic_path(unit.tokens_path, fsync=True) as tmp, open(tmp, "wb") as out:
         batch: list[tuple[str, str, str]] = []
         chars = 0
 
@@ -100,13 +100,8 @@ def tokenize_unit(task: UnitTask) -> dict[str, Any]:
                 batch, chars = [], 0
         if batch:
             encode()
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, unit.tokens_path)
-    rows_tmp = unit.rows_path.with_name(f"{unit.rows_path.name}.tmp-{os.getpid()}")
-    rows_tmp.write_text(json.dumps({"source_file": str(unit.path), "dtype": dtype.name, "rows": rows},
-                                   ensure_ascii=False), encoding="utf-8")
-    os.replace(rows_tmp, unit.rows_path)
+    write_text_atomic(unit.rows_path, json.dumps({"source_file": str(unit.path), "dtype": dtype.name, "rows": rows},
+                                                 ensure_ascii=False))
     if delay := float(os.environ.get("DOLMA_TOOLS_UNIT_DELAY", "0") or 0):
         time.sleep(delay)  # fault-injection hook: lets a test kill a run between two units
     return _counts(unit, rows, reused=False)

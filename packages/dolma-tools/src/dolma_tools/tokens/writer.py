@@ -5,24 +5,20 @@ shard is finished exactly when its sidecar exists."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from dolma_tools.atomic import atomic_path, write_text_atomic
 from dolma_tools.interfaces import TokensHeader, token_dtype_for
 from dolma_tools.tokens.tokenizer import TokenizerSpec
 
 
 def _write_npy_atomic(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
+    with atomic_path(path, fsync=True) as tmp, open(tmp, "wb") as f:
         np.lib.format.write_array(f, array, allow_pickle=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def write_shard(destination: Path, name: str, array: np.ndarray, rows: Sequence[Sequence[object]],
@@ -34,13 +30,8 @@ def write_shard(destination: Path, name: str, array: np.ndarray, rows: Sequence[
                           vocab_size=spec.vocab_size, tokenizer_name=spec.name, tokenizer_sha256=spec.sha256,
                           num_documents=len(rows), num_tokens=int(len(array)), array=array_path.name)
     sidecar = destination / f"{name}.docs.jsonl"
-    tmp = sidecar.with_name(f"{sidecar.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write(json.dumps(header.to_json(), sort_keys=True) + "\n")
-        f.write("".join(json.dumps(list(row), ensure_ascii=False) + "\n" for row in rows))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, sidecar)
+    write_text_atomic(sidecar, json.dumps(header.to_json(), sort_keys=True) + "\n"
+                      + "".join(json.dumps(list(row), ensure_ascii=False) + "\n" for row in rows), fsync=True)
     return array_path
 
 
