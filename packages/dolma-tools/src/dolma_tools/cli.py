@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-classifier": ("dolma_tools.commands.train_classifier", "train a fastText classifier from labelled documents"),
     "list": ("dolma_tools.commands.list", "list taggers, recipes and executors"),
     "dedupe": ("dolma_tools.commands.dedupe", "mark duplicates: Bloom filter (ids, documents, paragraphs) or MinHash"),
+    "decontaminate": ("dolma_tools.commands.decontaminate",
+                      "drop or flag training documents holding eval paragraphs (index cached by eval content)"),
     "analyze": ("dolma_tools.commands.analyze", "corpus statistics: sizes, attributes, languages, duplicates, n-grams"),
     "pipeline": ("dolma_tools.commands.pipeline", "tag, filter, dedupe, mix and tokenize in one command, with a funnel"),
 }

@@ -98,3 +98,33 @@ def test_pipeline_slice_end_to_end(tmp_path: Path) -> None:
     again = Console(file=io.StringIO(), width=200)
     run_pipeline(cfg, console=again)
     assert again.file.getvalue().count("done earlier, skipped") == 5
+
+
+def test_pipeline_decontaminate_step(tmp_path: Path) -> None:
+    docs = _docs("corpus/python_docs/python_docs-0000.jsonl.zst", 12)
+    src = tmp_path / "raw" / "mixed"
+    src.mkdir(parents=True)
+    (src / "part-0.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    kept = [d for d in docs if len(d["text"]) >= 2000]
+    # an eval instance sharing a long line with the first kept document (and with no other)
+    line = next(p for p in kept[0]["text"].split("\n") if len(p.split()) >= 13
+                and not any(p in d["text"] for d in docs if d is not kept[0]))
+    evals = tmp_path / "evals" / "task.jsonl"
+    evals.parent.mkdir()
+    evals.write_text(json.dumps({"id": "task/0", "text": line, "source": "task"}) + "\n")
+    (tmp_path / "p.yaml").write_text(PIPELINE_YAML.format(raw=tmp_path / "raw", work=tmp_path / "work",
+                                                          tokenizer=TOKENIZER))
+    cfg = load_pipeline_config(str(tmp_path / "p.yaml"), ["processes=1", f"decontaminate.eval_documents=[{evals}]",
+                                                          "dedupe.minhash_enabled=false"])
+    run_pipeline(cfg, console=Console(file=io.StringIO(), width=200))
+
+    work = tmp_path / "work"
+    report = json.loads((work / "decontaminated" / "report.json").read_text())
+    assert [d["id"] for d in report["contaminated"]] == [kept[0]["id"]]
+    ids = []
+    for shard in sorted((work / "tokens").glob("part-*.npy")):
+        ids += [r[2] for r in read_tokens_sidecar(shard.with_name(shard.name[:-4] + ".docs.jsonl"))[1]]
+    assert kept[0]["id"] not in ids and len(ids) == len(kept) - 1
+    funnel = json.loads((work / "funnel.json").read_text())
+    assert [s["step"] for s in funnel["steps"]] == ["raw", "filter", "dedupe", "decontaminate", "tokens"]
+    assert funnel["steps"][3]["total"]["documents"] == len(kept) - 1

@@ -111,18 +111,23 @@ def add_document(batch: UnitBatch, doc: Document, *, mode: str, key: str = "id",
     kept_ends = ends[idx].tolist()
     starts = starts[idx].tolist()
     for p, s, e in zip(kept_pieces, starts, kept_ends, strict=True):
-        words = p.split()
-        if not words:
+        grams = word_ngrams(p, ngram_length)
+        if not grams:
             continue
-        if len(words) <= ngram_length:
-            grams = [" ".join(words)]
-        else:
-            grams = [" ".join(words[i:i + ngram_length]) for i in range(len(words) - ngram_length + 1)]
         batch.unit_doc.append(d)
         batch.unit_start.append(s)
         batch.unit_end.append(e)
         batch.unit_items.append(len(grams))
         batch.items.extend(g.encode("utf-8", "surrogatepass") for g in grams)
+
+
+def word_ngrams(paragraph: str, n: int) -> list[str]:
+    """The word ``n``-grams of a paragraph joined by single spaces; a paragraph of at most ``n`` words
+    is its one n-gram, an empty one has none."""
+    words = paragraph.split()
+    if len(words) <= n:
+        return [" ".join(words)] if words else []
+    return [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)]
 
 
 def earlier_in_batch(units: HashedUnits) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Optional  # noqa: UP035
 
 from omegaconf import OmegaConf
 
+from dolma_tools.decont.config import DecontConfig
 from dolma_tools.dedupe.config import BloomDedupeConfig, MinHashConfig
 from dolma_tools.mixer.config import SpanReplacementConfig, TagSetConfig
 
@@ -38,6 +39,14 @@ class DedupeStage:
 
 
 @dataclass
+class DecontaminateStage:
+    """Drop the documents holding a paragraph of the eval documents (none given: the step is skipped)."""
+
+    eval_documents: list[str] = field(default_factory=list)
+    config: DecontConfig = field(default_factory=DecontConfig)
+
+
+@dataclass
 class TokensStage:
     tokenizer: Optional[str] = None  # noqa: UP045  (None: the shipped OLMo tokenizer)
     max_tokens_per_file: int = 2**28
@@ -58,6 +67,7 @@ class PipelineConfig:
     tag: list[TagSetConfig] = field(default_factory=list)
     filter: FilterStage = field(default_factory=FilterStage)
     dedupe: DedupeStage = field(default_factory=DedupeStage)
+    decontaminate: DecontaminateStage = field(default_factory=DecontaminateStage)
     tokens: TokensStage = field(default_factory=TokensStage)
     progress: bool = True
 

@@ -1,11 +1,13 @@
-"""``run_pipeline``: tag -> filter (mix) -> dedupe -> mix -> tokens, resumable step by step.
+"""``run_pipeline``: tag -> filter (mix) -> dedupe -> mix -> [decontaminate] -> tokens, resumable step
+by step (decontaminate runs when ``decontaminate.eval_documents`` names eval data).
 
 Each step writes ``<work_dir>/steps/<step>.json`` when it completes, holding a key made of its own
 config and the keys of the steps before it, and its per-source counts. A second run skips every step
 whose record matches (a changed config reruns that step and the ones after it); inside a step, tag,
 mix and tokens also resume per file. Layout under ``work_dir``: ``attributes/<set>/`` (tags of the
 raw documents), ``filtered/`` (first mix), ``dedupe_attributes/<set>/``, ``deduped/`` (second mix),
-``tokens/`` (the token arrays), ``funnel.json`` and ``funnel.png``."""
+``decontaminated/`` (its ``clean/`` documents, flags and report), ``tokens/`` (the token arrays),
+``funnel.json`` and ``funnel.png``."""
 
 from __future__ import annotations
 
@@ -73,6 +75,14 @@ def _mix(documents: list[str], attributes: list[str], attributes_root: Path, des
             "removed_by": {s: v["removed_by"] for s, v in sources.items()}, "errors": errors}
 
 
+def _content_key(decont: Any) -> str:
+    """The eval documents' files and sizes: a changed eval export reruns the step (whose index is
+    keyed by the full content anyway)."""
+    from dolma_tools.docio import expand_inputs
+
+    return json_key([[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in expand_inputs(list(decont.eval_documents))])
+
+
 def run_pipeline(config: PipelineConfig, *, console: Console | None = None) -> dict[str, Any]:
     console = console or Console(soft_wrap=True, width=None if sys.stdout.isatty() else 220)
     t0 = time.perf_counter()
@@ -128,18 +138,31 @@ def run_pipeline(config: PipelineConfig, *, console: Console | None = None) -> d
     deduped = steps.run("mix", dedupe_mix, lambda: _mix(
         [str(work / "filtered")], sets, work / "dedupe_attributes", work / "deduped", dedupe_mix, p, progress, config.executor, config.ray_address))
 
+    funnel_steps = [("raw", filtered["before"]), ("filter", filtered["after"]), ("dedupe", deduped["after"])]
+    tokens_input = work / "deduped"
+    decont = config.decontaminate
+    if decont.eval_documents:
+        def do_decontaminate() -> dict[str, Any]:
+            from dolma_tools.decont import decontaminate
+
+            return decontaminate(list(decont.eval_documents), work / "deduped", work / "decontaminated", decont.config)
+
+        dc = steps.run("decontaminate", [list(decont.eval_documents), asdict(decont.config), _content_key(decont)],
+                       do_decontaminate)
+        funnel_steps.append(("decontaminate", dc["kept_per_source"]))
+        tokens_input = work / "decontaminated" / "clean"
+
     def do_tokens() -> dict[str, Any]:
         from dolma_tools.tokens import tokenize_files
 
         t = config.tokens
-        return tokenize_files(work / "deduped", work / "tokens", tokenizer=t.tokenizer,
+        return tokenize_files(tokens_input, work / "tokens", tokenizer=t.tokenizer,
                               max_tokens_per_file=t.max_tokens_per_file, batch_size=t.batch_size, processes=p,
                               shuffle_seed=t.shuffle_seed, progress=progress)
 
     tokens = steps.run("tokens", asdict(config.tokens), do_tokens)
 
-    funnel = build_funnel([("raw", filtered["before"]), ("filter", filtered["after"]), ("dedupe", deduped["after"])],
-                          tokens["per_source"])
+    funnel = build_funnel(funnel_steps, tokens["per_source"])
     funnel["seconds"] = round(time.perf_counter() - t0, 2)
     write_json_atomic(work / "funnel.json", funnel, indent=2)
     png = plot_funnel(funnel, work / "funnel.png")
