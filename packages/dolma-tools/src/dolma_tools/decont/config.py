@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional  # noqa: UP035
 
+from dolma_tools.decont.filter import DecontFilter
+from dolma_tools.decont.index import DecontIndex, DecontIndexer
+
 #: attribute ``<name>__decont__contaminated_paragraphs`` on training documents and on eval documents
 TAGGER = "decont"
 ATTRIBUTE = "contaminated_paragraphs"
@@ -38,11 +41,6 @@ class DecontConfig:
     def attribute(self) -> str:
         return f"{self.name}__{TAGGER}__{ATTRIBUTE}"
 
-    def index_settings(self) -> dict[str, Any]:
-        """What decides an index besides the eval documents (part of its cache key)."""
-        return {"min_words": self.min_words, "ngram_length": self.ngram_length,
-                "false_positive_rate": self.false_positive_rate, "seed": self.seed}
-
     def validate(self) -> None:
         if self.min_words < 0 or self.ngram_length < 0:
             raise ValueError(f"decontamination: min_words ({self.min_words}) and ngram_length "
@@ -50,15 +48,13 @@ class DecontConfig:
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"decontamination: threshold must be in (0, 1], got {self.threshold}")
 
-    def build_index(self, eval_documents: Any, index_dir: str | Path) -> Any:
+    def build_index(self, eval_documents: Any, index_dir: str | Path) -> DecontIndex:
         """The index of ``eval_documents`` (files, folders or globs), loaded from ``index_dir`` when
         one with the same content key is there, else built and saved (see :mod:`.index`)."""
-        from dolma_tools.decont.index import DecontIndexer
-
         self.validate()
-        return DecontIndexer(self).index(eval_documents, Path(self.index_dir or index_dir))
+        indexer = DecontIndexer(min_words=self.min_words, ngram_length=self.ngram_length, threshold=self.threshold,
+                                false_positive_rate=self.false_positive_rate, seed=self.seed)
+        return indexer.index(eval_documents, Path(self.index_dir or index_dir))
 
-    def build_filter(self, index: Any) -> Any:
-        from dolma_tools.decont.filter import DecontFilter
-
-        return DecontFilter(self, index)
+    def build_filter(self, index: DecontIndex) -> DecontFilter:
+        return DecontFilter(index, attribute=self.attribute, drop=self.drop)

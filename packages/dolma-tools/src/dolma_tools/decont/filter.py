@@ -10,21 +10,22 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from dolma_tools.decont.index import DecontIndex
 from dolma_tools.dedupe.exact import mark_paragraphs
 from dolma_tools.dedupe.layout import write_attribute_file
 from dolma_tools.docio import iter_documents, write_documents
 
-if TYPE_CHECKING:
-    from dolma_tools.decont.config import DecontConfig
-    from dolma_tools.decont.index import DecontIndex
-
 
 class DecontFilter:
-    def __init__(self, config: DecontConfig, index: DecontIndex) -> None:
-        self.config = config
+    """Built by ``DecontConfig.build_filter``: ``attribute`` names the spans, ``drop`` also writes
+    the clean documents."""
+
+    def __init__(self, index: DecontIndex, *, attribute: str, drop: bool) -> None:
         self.index = index
+        self.attribute = attribute
+        self.drop = drop
 
     def spans(self, text: str, candidates: list[list[float]]) -> tuple[list[list[float]], set[tuple[int, int, int]]]:
         """Of the Bloom filter's candidate spans of one text, those the exact table confirms, and the
@@ -56,7 +57,7 @@ class DecontFilter:
                 "id": doc.id, "source": doc.source or rel.parts[0], "file": str(rel), "paragraphs": len(spans),
                 "matches": sorted({index.doc_ids[d] for d, _, _ in origins}),
                 "eval_paragraphs": sorted([index.doc_ids[d], s, e] for d, s, e in origins)})
-        write_attribute_file(attributes, [d.id for d in docs], self.config.attribute, all_spans)
+        write_attribute_file(attributes, [d.id for d in docs], self.attribute, all_spans)
         if clean is not None:
             write_documents(clean, kept)
         sources = Counter(d.source or rel.parts[0] for d in docs)

@@ -14,15 +14,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dolma_tools.dedupe.bloom import BloomFilter
 from dolma_tools.dedupe.units import word_ngrams
 from dolma_tools.docio import expand_inputs_with_base, iter_documents
 from dolma_tools.hashing import StreamHash, json_key
-
-if TYPE_CHECKING:
-    from dolma_tools.decont.config import DecontConfig
 
 #: (eval document index, paragraph start, paragraph end): where an indexed item came from
 Origin = tuple[int, int, int]
@@ -70,15 +67,24 @@ class DecontIndex:
                 "num_hashes": self.bloom.params.num_hashes}
 
 
+@dataclass(frozen=True)
 class DecontIndexer:
     """Reads eval documents and returns their :class:`DecontIndex`, reusing a cached filter only
-    when its content key matches."""
+    when its content key matches (built by ``DecontConfig.build_index``, which documents the fields)."""
 
-    def __init__(self, config: DecontConfig) -> None:
-        self.config = config
+    min_words: int
+    ngram_length: int
+    threshold: float
+    false_positive_rate: float
+    seed: int
+
+    def settings(self) -> dict[str, Any]:
+        """What decides an index besides the eval documents (part of its cache key)."""
+        return {"min_words": self.min_words, "ngram_length": self.ngram_length,
+                "false_positive_rate": self.false_positive_rate, "seed": self.seed}
 
     def index(self, eval_documents: Any, index_dir: Path) -> DecontIndex:
-        cfg = self.config
+        cfg = self
         files = expand_inputs_with_base(eval_documents)
         if not files:
             raise FileNotFoundError(f"no eval document files in {eval_documents!r}")
@@ -108,7 +114,7 @@ class DecontIndexer:
                             items[g].append((d, start, end))
                     start = end + 1
             eval_files.append(EvalFile(path=path, base=base, first=first, count=len(ids) - first))
-        key = json_key({"content": content.hexdigest(), "settings": cfg.index_settings()})
+        key = json_key({"content": content.hexdigest(), "settings": self.settings()})
         bloom_path = Path(index_dir) / f"eval-{key}.bloom"
         rebuilt = not bloom_path.is_file()
         if rebuilt:

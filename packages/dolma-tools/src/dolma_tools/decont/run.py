@@ -43,7 +43,7 @@ def decontaminate(eval_documents: Any, documents: Any, destination: str | Path, 
     files = input_files(documents)
     stats = []
     for path, base in files:
-        stats.append(_scan(decont, path, base, out, index))
+        stats.append(_scan(config, decont, path, base, out, index))
         if progress:
             progress(1)
     _write_eval_attributes(config, index, stats, out / "eval_attributes")
@@ -52,19 +52,19 @@ def decontaminate(eval_documents: Any, documents: Any, destination: str | Path, 
     return report
 
 
-def _scan(decont: DecontFilter, path: Path, base: Path, out: Path, index: DecontIndex) -> dict[str, Any]:
+def _scan(config: DecontConfig, decont: DecontFilter, path: Path, base: Path, out: Path,
+          index: DecontIndex) -> dict[str, Any]:
     """One training file, or its stats from a finished scan against the same index and file."""
     rel = path.relative_to(base)
     st = path.stat()
-    identity = [str(path.resolve()), st.st_size, st.st_mtime_ns, decont.config.drop]
+    identity = [str(path.resolve()), st.st_size, st.st_mtime_ns, config.drop, config.attribute]
     stats_path = out / "stats" / index.key / (str(rel) + ".json")
     if stats_path.is_file():
         record = json.loads(stats_path.read_text(encoding="utf-8"))
         if record.get("input") == identity:
             return record
-    cfg = decont.config
-    attributes = attributes_file(path, cfg.name, base=base, attributes_root=out / "attributes")
-    record = {"input": identity, **decont.scan_file(path, rel, attributes, out / "clean" / rel if cfg.drop else None)}
+    attributes = attributes_file(path, config.name, base=base, attributes_root=out / "attributes")
+    record = {"input": identity, **decont.scan_file(path, rel, attributes, out / "clean" / rel if config.drop else None)}
     write_json_atomic(stats_path, record)
     return record
 
