@@ -77,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {path}")
         return 0
     if args.command == "lineage":
-        from olmo_stack.pipeline.report_build import format_lineage
-        from olmo_stack.stages import lineage
+        from olmo_stack.stages import format_lineage, lineage
 
         print(format_lineage(lineage(Path(args.path))))
         return 0

@@ -3,13 +3,13 @@ Slurm job on an A100 cluster or LUMI's MI250X nodes (olmo-core renders the Slurm
 
 from __future__ import annotations
 
-import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from olmo_stack.atomic import write_text_atomic
 from olmo_stack.pipeline.config import StackConfig
 
 CLUSTERS = ("a100", "lumi")
@@ -26,16 +26,6 @@ class LaunchOptions:
     ray_address: str = "auto"
 
 
-def _write(path: Path, text: str, executable: bool = False) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    if executable:
-        tmp.chmod(0o755)
-    os.replace(tmp, path)
-    return path
-
-
 def write_launch_files(cfg: StackConfig, out_dir: str | Path, opts: LaunchOptions) -> dict[str, Path]:
     """``stack.yaml`` (the resolved config), ``data_ray.sh`` and ``pretrain.sbatch`` under ``out_dir``."""
     if opts.cluster not in CLUSTERS:
@@ -45,10 +35,10 @@ def write_launch_files(cfg: StackConfig, out_dir: str | Path, opts: LaunchOption
 
     out = Path(out_dir)
     run_dir = Path(cfg.out).resolve()
-    config_path = _write(out / "stack.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    config_path = write_text_atomic(out / "stack.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)))
     data_cmd = ["olmo-stack", "run", str(config_path.resolve()), "--until", "tokens", "data.executor=ray",
                 f"data.ray_address={opts.ray_address}"]
-    data_sh = _write(out / "data_ray.sh", "\n".join([
+    data_sh = write_text_atomic(out / "data_ray.sh", "\n".join([
         "#!/bin/bash",
         "# Data stages (filter, dedupe, decontaminate, tokenize) on a Ray cluster: run on the head node of a",
         "# cluster started with `ray start --head` (workers: `ray start --address=<head>:6379`).",
@@ -61,7 +51,7 @@ def write_launch_files(cfg: StackConfig, out_dir: str | Path, opts: LaunchOption
             cluster_overrides.append(f"cluster.{key}={getattr(opts, key)}")
     train_overrides = [f"data.paths=[{run_dir / 'tokens' / 'tokens'}]", f"trainer.run_dir={run_dir / 'pretrain'}"]
     run_cfg = to_objects(compose_run_config(opts.run_preset, cluster_overrides + train_overrides))
-    sbatch = _write(out / "pretrain.sbatch", render_slurm(run_cfg.cluster, opts.run_preset,
-                                                          cluster_overrides[1:] + train_overrides,
-                                                          job_name=f"{cfg.name}-pretrain"))
+    sbatch = write_text_atomic(out / "pretrain.sbatch", render_slurm(run_cfg.cluster, opts.run_preset,
+                                                                     cluster_overrides[1:] + train_overrides,
+                                                                     job_name=f"{cfg.name}-pretrain"))
     return {"config": config_path, "data": data_sh, "pretrain": sbatch}

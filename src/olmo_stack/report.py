@@ -8,11 +8,12 @@ opened anywhere. On load, a small script counts the images that actually decoded
 from __future__ import annotations
 
 import html
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from olmo_stack.atomic import write_text_atomic
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
@@ -104,7 +105,4 @@ class Report:
         page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"
                 f"<style>{_STYLE}</style><script>{_SCRIPT}</script></head><body>"
                 f"<h1>{html.escape(self.title)}</h1><ul>{toc}</ul>{body}</body></html>")
-        tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, out)
-        return out
+        return write_text_atomic(out, page)

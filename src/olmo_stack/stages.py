@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from olmo_stack.atomic import write_text_atomic
 
 STAGE_MANIFEST = "manifest.json"
 STAGE_FORMAT = "olmo-stack/stage"
@@ -90,9 +91,7 @@ def read_manifest(stage_dir: Path) -> dict[str, Any] | None:
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=str))
 
 
 class Pipeline:
@@ -189,3 +188,16 @@ def lineage(path: Path) -> list[dict[str, Any]]:
 
     visit(find_stage_dir(path), 0)
     return chain
+
+
+def format_lineage(chain: list[dict[str, Any]]) -> str:
+    """:func:`lineage`'s chain as indented text: each stage, its outputs and the raw files it read."""
+    lines = []
+    for c in chain:
+        pad = "  " * c["depth"]
+        lines.append(f"{pad}{c['stage']}  ({c['dir']}, fingerprint {c['fingerprint'][:12]})")
+        for k, v in c["outputs"].items():
+            lines.append(f"{pad}  output {k}: {v}")
+        for path in sorted(c["inputs"]["raw_files"]):
+            lines.append(f"{pad}  raw input: {path} sha256 {c['inputs']['raw_files'][path][:12]}")
+    return "\n".join(lines)

@@ -9,6 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from olmo_stack.pipeline.reporting import ReportInputs, report_section, summary_line
+from olmo_stack.report import Report
 from olmo_stack.stages import StageContext
 
 
@@ -79,3 +81,43 @@ def stage_tokens(ctx: StageContext) -> dict[str, Any]:
             "metrics": {"train_documents": {s: len(d) for s, d in train.items()},
                         "heldout_documents": {s: len(d) for s, d in heldout.items()},
                         "tokens": summary["tokens"], "per_source": summary["per_source"]}}
+
+# -- what the data stages show in the report and the run summary ---------------------------------------
+
+
+@report_section("filter")
+def report_filter(rep: Report, run: ReportInputs) -> None:
+    f = run.manifests["filter"]
+    rep.section("Data funnel")
+    rep.image(f["outputs"]["funnel_png"], "documents, characters and tokens kept per source after each step")
+    rows = []
+    for step in f["metrics"].get("funnel", {}).get("steps", []):
+        for source, v in sorted(step.get("per_source", {}).items()):
+            rows.append({"step": step["step"], "source": source, "documents": v.get("documents", 0),
+                         "characters": v.get("characters", 0),
+                         "tokens": f"~{v['tokens']:,}" if v.get("tokens_estimated") else v.get("tokens", 0)})
+    if rows:
+        rep.table(rows, caption="documents, characters and tokens per source after each step (~: estimated)")
+
+
+@report_section("decontaminate")
+def report_decontaminate(rep: Report, run: ReportInputs) -> None:
+    d = run.manifests["decontaminate"]["metrics"]
+    rep.section("Decontamination")
+    rep.text(f"{d.get('documents_dropped', 0)} of {d.get('documents', 0)} training documents dropped for "
+             "containing a paragraph (>= 13 words) of an evaluation set.")
+    rep.table([{"task": t, **v} for t, v in sorted(d.get("per_task", {}).items())], caption="per task")
+    rep.table([{"source": s, **v} for s, v in sorted(d.get("per_source", {}).items())], caption="per training source")
+
+
+@report_section("tokens")
+def report_tokens(rep: Report, run: ReportInputs) -> None:
+    t = run.manifests["tokens"]["metrics"]
+    rep.section("Token counts").table(
+        [{"source": s, "documents": v["documents"], "tokens": v["tokens"],
+          "heldout documents": t["heldout_documents"].get(s, 0)} for s, v in sorted(t["per_source"].items())])
+
+
+@summary_line("tokens")
+def summarize_tokens(metrics: dict[str, Any]) -> str:
+    return f"{metrics.get('tokens', 0):,} training tokens"

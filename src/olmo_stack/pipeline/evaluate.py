@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from olmo_stack.pipeline.reporting import ReportInputs, report_section, summary_line
+from olmo_stack.plots import plot_bars
+from olmo_stack.report import Report
 from olmo_stack.stages import StageContext
 
 
@@ -40,3 +43,46 @@ def stage_eval_adapted(ctx: StageContext) -> dict[str, Any]:
         out[stage] = {"checkpoint": str(ckpt),
                       **evaluate_checkpoint(ckpt, ctx.dir / stage, ctx.config, ctx.output_of("tokens", "heldout"))}
     return {"outputs": {"results": ctx.dir}, "metrics": out}
+
+
+# -- what evaluation shows in the report and the run summary -------------------------------------------
+
+
+def _task_rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per task: each model's primary metric."""
+    rows = []
+    for t in sorted({t for r in results.values() for t in r.get("tasks", {})}):
+        row: dict[str, Any] = {"task": t}
+        for model, r in results.items():
+            entry = r.get("tasks", {}).get(t, {})
+            row[model] = entry.get("primary", "")
+            row["metric"] = entry.get("primary_metric", "")
+        rows.append(row)
+    return rows
+
+
+@report_section("eval_base", "eval_adapted")
+def report_evaluation(rep: Report, run: ReportInputs) -> None:
+    """The pretrained and the adapted models side by side."""
+    results: dict[str, dict[str, Any]] = {}
+    if "eval_base" in run.manifests:
+        results["pretrained"] = run.manifests["eval_base"]["metrics"]
+    if "eval_adapted" in run.manifests:
+        results.update(run.manifests["eval_adapted"]["metrics"])
+    rep.section("Evaluation").table(_task_rows(results), caption="primary metric per task")
+    ppl = {m: r["perplexity"]["overall"].get("micro_ppl") for m, r in results.items() if "perplexity" in r}
+    base = results.get("pretrained", {}).get("perplexity", {}).get("subdomains", {})
+    if base:
+        rep.table([{"subdomain": s, **{k: v for k, v in m.items() if isinstance(v, int | float)}}
+                   for s, m in sorted(base.items())], caption="perplexity per source (pretrained model)")
+        if path := plot_bars({s.split("/")[-1]: m["ppl"] for s, m in base.items()}, run.plots / "ppl.png",
+                             "held-out perplexity per source", "perplexity"):
+            rep.image(path, "held-out perplexity per source, pretrained model")
+    rep.table([{"model": k, "overall ppl": v} for k, v in ppl.items()], caption="overall held-out perplexity")
+
+
+@summary_line("eval_base")
+def summarize_eval_base(metrics: dict[str, Any]) -> str:
+    if "perplexity" not in metrics:
+        return ""
+    return f"held-out ppl {metrics['perplexity']['overall'].get('micro_ppl', float('nan')):.1f}"

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from olmo_stack.stages import StageContext
+from olmo_stack.pipeline.reporting import ReportInputs, report_section, summary_line
+from olmo_stack.report import Report
+from olmo_stack.stages import StageContext, format_lineage, lineage
 
 
 def stage_export(ctx: StageContext) -> dict[str, Any]:
@@ -50,3 +52,29 @@ def stage_routing(ctx: StageContext) -> dict[str, Any]:
     pngs = sorted(ctx.dir.glob("*.png"))
     return {"outputs": {"analysis": ctx.dir / "analysis.json", **{p.stem: p for p in pngs}},
             "metrics": {k: v for k, v in result.items() if k in ("router_saturation", "final_step", "figures")}}
+
+
+# -- what routing and export show in the report and the run summary ------------------------------------
+
+
+@report_section("routing")
+def report_routing(rep: Report, run: ReportInputs) -> None:
+    rep.section("Routing (MoE)")
+    for key, val in sorted(run.manifests["routing"]["outputs"].items()):
+        if str(val).endswith(".png"):
+            rep.image(val, key)
+    if "pretrain" in run.manifests:  # the routing callback's own figure, from training
+        rep.image(Path(run.manifests["pretrain"]["outputs"]["run_dir"]) / "routing.png",
+                  "tokens per expert and load-balancing loss during training")
+
+
+@report_section("export")
+def report_export(rep: Report, run: ReportInputs) -> None:
+    e = run.manifests["export"]
+    rep.section("Export and lineage").table([e["metrics"]])
+    rep.pre(format_lineage(lineage(Path(e["outputs"]["hf_model"]))))
+
+
+@summary_line("export")
+def summarize_export(metrics: dict[str, Any]) -> str:
+    return f"{metrics.get('hf_class')} with {metrics.get('parameters', 0):,} parameters"

@@ -21,6 +21,7 @@ from olmo_stack.pipeline.data import (
 from olmo_stack.pipeline.evaluate import stage_eval_adapted, stage_eval_base
 from olmo_stack.pipeline.export import stage_export, stage_routing
 from olmo_stack.pipeline.report_build import build_report
+from olmo_stack.pipeline.reporting import summary_of
 from olmo_stack.pipeline.train import stage_pretrain
 from olmo_stack.stages import Pipeline, Stage, sha256_file
 
@@ -77,27 +78,6 @@ def _summary(console: Console, manifests: dict[str, dict[str, Any]], report: Pat
     table.add_column("seconds", justify="right")
     table.add_column("highlights")
     for name, m in manifests.items():
-        table.add_row(name, f"{m.get('seconds', 0):.1f}", _highlight(name, m["metrics"]))
+        table.add_row(name, f"{m.get('seconds', 0):.1f}", summary_of(name, m["metrics"]))
     console.print(table)
     console.print(f"report: {report}  ({elapsed / 60:.1f} min in all)")
-
-
-def _highlight(name: str, metrics: dict[str, Any]) -> str:
-    if name == "tokens":
-        return f"{metrics.get('tokens', 0):,} training tokens"
-    if name == "pretrain":
-        hist = metrics.get("inloop_history") or []
-        ppl = [(h["step"], v) for h in hist for k, v in h.items() if k.endswith("overall/micro_ppl")]
-        if len(ppl) >= 2:
-            return f"held-out ppl {ppl[0][1]:.0f} (step {ppl[0][0]}) -> {ppl[-1][1]:.1f} (step {ppl[-1][0]})"
-    if name == "dpo" and "heldout_after" in metrics:
-        text = (f"held-out preference accuracy SFT {metrics['heldout_before']['accuracy']:.3f} -> "
-                f"DPO {metrics['heldout_after']['accuracy']:.3f}")
-        if paired := metrics.get("heldout_paired"):
-            text += f" ({metrics['heldout']} pairs, McNemar p = {paired['p_value']:.2g})"
-        return text
-    if name == "export":
-        return f"{metrics.get('hf_class')} with {metrics.get('parameters', 0):,} parameters"
-    if name in ("eval_base",) and "perplexity" in metrics:
-        return f"held-out ppl {metrics['perplexity']['overall'].get('micro_ppl', float('nan')):.1f}"
-    return ""

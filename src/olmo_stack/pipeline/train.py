@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from olmo_stack.pipeline.reporting import ReportInputs, report_section, summary_line
+from olmo_stack.plots import plot_curves
+from olmo_stack.report import Report
 from olmo_stack.stages import StageContext
 
 
@@ -52,3 +55,33 @@ def stage_pretrain(ctx: StageContext) -> dict[str, Any]:
     return {"outputs": {"checkpoint": ckpt, "metrics": ctx.dir / "metrics.jsonl", "run_dir": ctx.dir},
             "metrics": {"final": {k: v for k, v in (last or {}).items() if isinstance(v, int | float)},
                         "inloop_history": evaluator.history}}
+
+
+# -- what pretraining shows in the report and the run summary ------------------------------------------
+
+
+@report_section("pretrain")
+def report_pretrain(rep: Report, run: ReportInputs) -> None:
+    rep.section("Pretraining")
+    if path := plot_curves(run.jsonl("pretrain"), ["train/loss", "optim/lr", "optim/grad_norm",
+                                                    "throughput/tokens_per_sec"], run.plots / "pretrain.png",
+                           "pretraining"):
+        rep.image(path, "loss, learning rate, gradient norm and throughput per step")
+    hist = run.manifests["pretrain"]["metrics"].get("inloop_history", [])
+    ppl_rows = [{"step": h["step"], **{k: v for k, v in h.get("metrics", h).items()
+                                        if isinstance(v, int | float) and ("overall/micro_ppl" in k or "primary" in k)}}
+                for h in hist]
+    if ppl_rows:
+        keys = sorted({k for r in ppl_rows for k in r if k != "step"})
+        if path := plot_curves(ppl_rows, keys[:4], run.plots / "inloop.png", "in-loop evaluation"):
+            rep.image(path, "in-loop evaluation: held-out perplexity and task scores")
+        rep.table(ppl_rows, caption="in-loop evaluation (step 0 is the untrained model)")
+
+
+@summary_line("pretrain")
+def summarize_pretrain(metrics: dict[str, Any]) -> str:
+    hist = metrics.get("inloop_history") or []
+    ppl = [(h["step"], v) for h in hist for k, v in h.items() if k.endswith("overall/micro_ppl")]
+    if len(ppl) < 2:
+        return ""
+    return f"held-out ppl {ppl[0][1]:.0f} (step {ppl[0][0]}) -> {ppl[-1][1]:.1f} (step {ppl[-1][0]})"
