@@ -15,6 +15,7 @@ from torch import nn
 from olmo_core.interfaces import Callback
 from olmo_core.train.callbacks import CALLBACKS
 from olmoe.callbacks import RoutingMetrics
+from olmoe.config import MoEOptions
 from olmoe.moe import MoEFeedForward
 
 
@@ -33,8 +34,8 @@ class State:
 
 def test_logs_routing_statistics_of_every_layer(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    model = nn.Sequential(MoEFeedForward(16, num_experts=4, top_k=2, hidden_size=8),
-                          MoEFeedForward(16, num_experts=4, top_k=2, hidden_size=8)).train()
+    opts = MoEOptions(num_experts=4, top_k=2, hidden_size=8)
+    model = nn.Sequential(MoEFeedForward(16, opts), MoEFeedForward(16, opts)).train()
     cb = CALLBACKS["routing_metrics"]()
     assert isinstance(cb, RoutingMetrics) and isinstance(cb, Callback)
     state = State(model=model, run_dir=tmp_path)

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from olmoe.config import MoEOptions
 from olmoe.losses import (
     dead_experts,
     expert_counts,
@@ -79,7 +80,7 @@ def test_routing_statistics_by_hand() -> None:
 
 def _layer(**kw) -> MoEFeedForward:
     torch.manual_seed(1)
-    layer = MoEFeedForward(8, num_experts=4, top_k=2, hidden_size=4, **kw)
+    layer = MoEFeedForward(8, MoEOptions(num_experts=4, top_k=2, hidden_size=4, **kw))
     return layer.train()
 
 

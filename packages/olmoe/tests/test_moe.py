@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 from olmo_core.interfaces import FeedForward, HasAuxiliaryLosses, check_feed_forward
+from olmo_core.model.config import ConfigError
+from olmoe.config import MoEOptions
 from olmoe.dispatch import grouped_mm_supported
 from olmoe.moe import MoEFeedForward
 
@@ -23,7 +25,7 @@ def dense_reference(layer: MoEFeedForward, x: torch.Tensor, capacity: int | None
     flat = x.reshape(-1, D)
     probs = torch.softmax(flat @ layer.router.weight.t(), dim=-1)
     top_w, top_i = torch.topk(probs, K, dim=-1)
-    if layer.renormalize:
+    if layer.options.renormalize:
         top_w = top_w / top_w.sum(-1, keepdim=True)
     keep = torch.ones_like(top_i, dtype=torch.bool)
     if capacity is not None:
@@ -47,7 +49,7 @@ def skewed_layer(seed: int = 0, **kw) -> tuple[MoEFeedForward, torch.Tensor]:
     """Positive inputs and a router whose last two rows are negative: those experts are never chosen,
     and the rest get uneven loads."""
     torch.manual_seed(seed)
-    layer = MoEFeedForward(D, num_experts=E, top_k=K, hidden_size=H, **kw)
+    layer = MoEFeedForward(D, MoEOptions(num_experts=E, top_k=K, hidden_size=H, **kw))
     with torch.no_grad():
         layer.router.weight.copy_(torch.rand(E, D) * torch.linspace(0.2, 2.0, E)[:, None])
         layer.router.weight[-2:] = -1.0
@@ -108,7 +110,7 @@ def test_capacity_factor_drops_latest_tokens_and_reports_them() -> None:
 def test_bfloat16_layer_runs_grouped_and_stays_close_to_fp32() -> None:
     layer, x = skewed_layer()
     ref = layer(x).detach()
-    layer16 = MoEFeedForward(D, num_experts=E, top_k=K, hidden_size=H).to(torch.bfloat16)
+    layer16 = MoEFeedForward(D, layer.options).to(torch.bfloat16)
     layer16.load_state_dict(layer.state_dict())
     x16 = x.detach().to(torch.bfloat16)
     assert grouped_mm_supported(x16.reshape(-1, D), layer16.gate_up.detach())
@@ -118,7 +120,7 @@ def test_bfloat16_layer_runs_grouped_and_stays_close_to_fp32() -> None:
 
 
 def test_meets_feed_forward_contract_and_counts_active_params() -> None:
-    layer = MoEFeedForward(D, num_experts=E, top_k=K, hidden_size=H)
+    layer = MoEFeedForward(D, MoEOptions(num_experts=E, top_k=K, hidden_size=H))
     assert isinstance(layer, FeedForward) and isinstance(layer, HasAuxiliaryLosses)
     check_feed_forward(layer, D)
     assert layer.num_active_params() == E * D + K * 3 * D * H
@@ -143,7 +145,7 @@ def test_aux_losses_recorded_once_per_forward_even_with_activation_checkpointing
 
 def test_widths_grouped_mm_cannot_take_fall_back_to_the_exact_loop() -> None:
     torch.manual_seed(3)
-    layer = MoEFeedForward(6, num_experts=4, top_k=2, hidden_size=5)  # 24- and 20-byte rows
+    layer = MoEFeedForward(6, MoEOptions(num_experts=4, top_k=2, hidden_size=5))  # 24- and 20-byte rows
     x = torch.randn(3, 4, 6, requires_grad=True)
     assert not grouped_mm_supported(x.reshape(-1, 6).detach(), layer.gate_up.detach())
     probs = torch.softmax(x.reshape(-1, 6) @ layer.router.weight.t(), -1)
@@ -172,3 +174,22 @@ def test_router_stays_float32_under_autocast() -> None:
     expected_z = torch.logsumexp(logits, -1).square().mean()
     z = layer.pop_auxiliary_losses()["z_loss"] / 0.001
     assert z.item() == pytest.approx(expected_z.item(), rel=1e-6)  # bf16 logits would miss by ~1e-3
+
+
+def test_options_come_as_a_moe_options_or_as_its_fields_and_are_checked_there() -> None:
+    """olmo-core builds the layer as ``MoEFeedForward(d_model=..., **options)``: the same options,
+    defaults and checks as a :class:`MoEOptions`, whose caller's object is copied, not shared."""
+    opts = MoEOptions(num_experts=E, top_k=K, hidden_size=H)
+    by_fields = MoEFeedForward(d_model=D, num_experts=E, top_k=K, hidden_size=H)
+    layer = MoEFeedForward(D, opts)
+    assert by_fields.options == layer.options == opts and layer.options is not opts
+    assert MoEFeedForward(D, MoEOptions(num_experts=4, top_k=2, hidden_size=4)).options.lb_loss_weight == \
+        MoEOptions().lb_loss_weight
+    with pytest.raises(ConfigError, match="top_k"):
+        MoEFeedForward(D, num_experts=4, top_k=5, hidden_size=H)
+    with pytest.raises(ConfigError, match="aux_loss_scope"):
+        MoEFeedForward(D, MoEOptions(num_experts=4, top_k=2, hidden_size=H, aux_loss_scope="batch"))
+    with pytest.raises(ConfigError, match="unknown field.*experts"):
+        MoEFeedForward(D, experts=4)
+    with pytest.raises(TypeError, match="not both"):
+        MoEFeedForward(D, opts, top_k=2)

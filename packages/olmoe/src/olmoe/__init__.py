@@ -1,6 +1,7 @@
-"""olmoe: mixture-of-experts for olmo-core (the layer is ``olmoe.moe:MoEFeedForward``).
+"""olmoe: mixture-of-experts for olmo-core (the layer is ``olmoe.moe:MoEFeedForward``, its options
+``olmoe.config.MoEOptions``).
 
-``import olmoe.plugins`` registers the presets, the HF converter and the routing-metrics callback
-with olmo-core; importing :mod:`olmoe.moe` does it too."""
+olmo-core loads :mod:`olmoe.plugins` (presets, HF converter, routing-metrics callback) through the
+``olmo_core.plugins`` entry point when one of its registries misses a name; nothing here imports it."""
 
 __version__ = "0.1.0"

@@ -19,7 +19,8 @@ import torch
 
 from olmo_core.distributed.utils import all_reduce_sum
 from olmo_core.interfaces import TrainerState
-from olmo_core.train.callbacks.base import CALLBACKS, TrainerCallback
+from olmo_core.train.callbacks.base import TrainerCallback, register_callback
+from olmoe.atomic import write_text_atomic
 from olmoe.losses import dead_experts, load_imbalance
 from olmoe.moe import moe_layers
 from olmoe.stats import RoutingStats
@@ -55,6 +56,7 @@ def reduce_stats(stats: list[RoutingStats], device: torch.device) -> tuple[torch
     return packed[:counts.numel()].view_as(counts).cpu(), packed[counts.numel():].view_as(scalars).cpu()
 
 
+@register_callback("routing_metrics")
 class RoutingMetrics(TrainerCallback):
     def __init__(self, every: int = 1, filename: str = "routing_metrics.jsonl", plot: str | None = "routing.png",
                  per_layer: bool = True) -> None:
@@ -75,9 +77,7 @@ class RoutingMetrics(TrainerCallback):
         path = Path(state.run_dir) / self.filename
         if state.is_main_process and path.is_file():  # a resumed run: forget lines past the checkpoint
             kept = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= state.step]
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text("".join(ln + "\n" for ln in kept))
-            tmp.replace(path)
+            write_text_atomic(path, "".join(ln + "\n" for ln in kept))
         self.history = [(s, v) for s, v in self.history if s <= state.step]
 
     def on_step_end(self, state: TrainerState, metrics: Mapping[str, float]) -> None:
@@ -118,6 +118,3 @@ class RoutingMetrics(TrainerCallback):
         self.history = [(int(s), float(v)) for s, v in state.get("history", [])]
         self.last_counts = state.get("last_counts")
 
-
-# Registered by hand rather than with the decorator so importing olmoe twice cannot double-register.
-CALLBACKS.setdefault("routing_metrics", RoutingMetrics)

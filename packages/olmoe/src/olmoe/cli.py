@@ -1,7 +1,9 @@
 """``olmoe``: the command line. Subcommands live in ``olmoe.commands.<name>`` and are
 imported only when run, so ``--help`` stays instant.
 
-Each command module defines ``add_arguments(parser)`` and ``run(args) -> int``."""
+Each command module defines ``add_arguments(parser)`` and ``run(args) -> int``; bad input they raise
+(``ValueError``, ``FileNotFoundError``) becomes one ``olmoe NAME: error: ...`` line and exit status 2,
+here and nowhere else."""
 
 from __future__ import annotations
 
@@ -56,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
                                   epilog=getattr(module, "EPILOG", None),
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     module.add_arguments(sub)
-    return int(module.run(sub.parse_args(argv[1:])) or 0)
+    args = sub.parse_args(argv[1:])
+    try:
+        return int(module.run(args) or 0)
+    except (ValueError, FileNotFoundError) as e:  # bad input (a ConfigError is a ValueError): say it, no traceback
+        print(f"olmoe {name}: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""The MoE layer's options as a typed dataclass (hydra structured config ``olmoe/moe``).
+"""The MoE layer's options as a typed dataclass: the one place their defaults and checks live
+(:class:`olmoe.moe.MoEFeedForward` takes one; hydra structured config ``olmoe/moe``, stored by
+:mod:`olmoe.plugins`).
 
 olmo-core's ``ModelConfig.feed_forward`` carries ``target`` and a plain ``options`` dict (olmo-core
 must not know our fields); :meth:`MoEOptions.feed_forward` builds that pair from typed, validated
@@ -18,7 +20,17 @@ MOE_TARGET = "olmoe.moe:MoEFeedForward"
 
 @dataclass
 class MoEOptions:
-    """Keyword options of :class:`olmoe.moe.MoEFeedForward` (besides ``d_model``)."""
+    """Options of :class:`olmoe.moe.MoEFeedForward` (besides ``d_model``); the defaults are
+    OLMoE-1B-7B's.
+
+    ``num_experts`` (E), ``top_k`` (k), ``hidden_size`` (H, per expert), ``renormalize`` (top-k
+    weights sum to 1; OLMoE does not), ``capacity_factor`` (None: dropless; else each expert keeps at
+    most ``ceil(cf * N * k / E)`` assignments), ``shared_expert_hidden_size`` (0: none; else an
+    always-on dense SwiGLU expert), ``lb_loss_weight`` and ``z_loss_weight`` (OLMoE's),
+    ``hf_compatible_lb`` (``k * L_LB``, as transformers), ``aux_loss_scope`` (``"micro_batch"``: f_i
+    from this forward's tokens; ``"global_batch"``: from every data-parallel rank and micro-batch of
+    the step so far), ``num_layers`` (the loss weights are divided by it, so the model's sum over
+    layers is the mean), ``grouped_mm`` (None: automatic; False: the exact per-expert loop)."""
 
     num_experts: int = 64
     top_k: int = 8
@@ -63,12 +75,3 @@ class MoEOptions:
         if unknown:
             raise ConfigError(f"model.feed_forward.options: unknown field(s) {unknown}; known: {sorted(known)}")
         return cls(**options).validate()
-
-
-def register_hydra_configs() -> None:
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(group="olmoe", name="moe", node=MoEOptions)
-
-
-register_hydra_configs()

@@ -1,6 +1,7 @@
 """HF transformers conversion of MoE models (``OlmoeForCausalLM``, ``model_type="olmoe"``), registered
-in olmo-core's converter registry so ``olmo_core.convert.to_hf`` / ``from_hf`` handle them once olmoe
-is imported (``olmoe convert`` does that; so does building any model whose feed-forward is ours).
+in olmo-core's converter registry, which loads olmoe's plug-in entry point when it meets a model no
+built-in converter accepts (or ``model_type="olmoe"``), so ``olmo_core.convert.to_hf`` / ``from_hf``
+handle MoE checkpoints wherever olmoe is installed.
 
 Weights: our ``gate_up [E, D, 2H]`` / ``down [E, H, D]`` are the transposes of HF's fused
 ``mlp.experts.gate_up_proj [E, 2H, D]`` / ``mlp.experts.down_proj [E, D, H]`` (gate rows first in
@@ -100,9 +101,11 @@ class OlmoeConverter(HFConverter):
 
     def from_hf_config(self, hf: dict[str, Any], *, vocab_size: int | None = None) -> ModelConfig:
         common = common_from_hf(hf, vocab_size)
-        opts = MoEOptions(num_experts=int(hf.get("num_experts", 64)), top_k=int(hf.get("num_experts_per_tok", 8)),
-                          hidden_size=common["mlp_hidden_size"], renormalize=bool(hf.get("norm_topk_prob", False)),
-                          lb_loss_weight=float(hf.get("router_aux_loss_coef", 0.01)),
+        d = MoEOptions()  # a field HF leaves out takes our default (OLMoE-1B-7B's, as HF's are)
+        opts = MoEOptions(num_experts=int(hf.get("num_experts", d.num_experts)),
+                          top_k=int(hf.get("num_experts_per_tok", d.top_k)), hidden_size=common["mlp_hidden_size"],
+                          renormalize=bool(hf.get("norm_topk_prob", d.renormalize)),
+                          lb_loss_weight=float(hf.get("router_aux_loss_coef", d.lb_loss_weight)),
                           num_layers=common["n_layers"])
         return ModelConfig(**common, norm="rmsnorm", norm_eps=float(hf.get("rms_norm_eps", 1e-5)),
                            norm_affine=True, qk_norm=True, reordered_norm=False, clip_qkv=hf.get("clip_qkv"),

@@ -15,16 +15,13 @@ floor ``k``; ``hf_compatible=True`` returns that.
 Router z-loss (ST-MoE): ``L_Z = (1 / N) * sum_t (logsumexp_i z_{t,i})^2``, via ``torch.logsumexp`` in
 float32 so large logits do not overflow.
 
-Default weights (OLMoE): 0.01 for ``L_LB`` and 0.001 for ``L_Z``.
+OLMoE weighted them 0.01 for ``L_LB`` and 0.001 for ``L_Z``: the defaults of
+:class:`olmoe.config.MoEOptions`, the one place the layer's options are set.
 """
 
 from __future__ import annotations
 
 import torch
-
-#: OLMoE's weights for the two auxiliary losses.
-DEFAULT_LB_WEIGHT = 0.01
-DEFAULT_Z_WEIGHT = 0.001
 
 
 def expert_counts(expert_indices: torch.Tensor, num_experts: int) -> torch.Tensor:

@@ -9,28 +9,26 @@ and drops the rest (reported as ``dropped_fraction``).
 Losses are kept on the layer between ``pop_auxiliary_losses()`` calls, never in global state. They
 are recorded only in training forwards with gradients enabled, and not when activation checkpointing
 re-runs the forward inside backward. ``num_layers`` divides the weights so the model's sum over layers
-is the mean over layers, as OLMoE (megablocks) trained."""
+is the mean over layers, as OLMoE (megablocks) trained.
+
+The options are one :class:`olmoe.config.MoEOptions` (their defaults and checks live there). This
+module is the math only: it registers nothing (olmo-core finds our presets, converter and callback
+through the ``olmoe.plugins`` entry point) and leaves the ranks to :class:`olmoe.stats.GlobalBatchCounts`."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Literal
+from typing import Any
 
 import torch
-import torch.distributed as dist
 from torch import nn
 
+from olmoe.config import MoEOptions
 from olmoe.dispatch import apply_capacity, combine, expert_mlp, sort_assignments
-from olmoe.losses import (
-    DEFAULT_LB_WEIGHT,
-    DEFAULT_Z_WEIGHT,
-    expert_counts,
-    load_balancing_loss,
-    router_entropy,
-    router_z_loss,
-)
+from olmoe.losses import expert_counts, load_balancing_loss, router_entropy, router_z_loss
 from olmoe.router import Routing, route
-from olmoe.stats import RoutingStats
+from olmoe.stats import GlobalBatchCounts, RoutingStats
 
 
 def _in_backward() -> bool:
@@ -48,56 +46,48 @@ class MoEFeedForward(nn.Module):
     (each expert's gate columns then its up columns, ``x @ gate_up[e]``), ``down [E, H, D]``, and with
     ``shared_expert_hidden_size`` a dense ``shared_expert`` (w1/w3/w2 as olmo-core's SwiGLU).
 
-    Options: ``num_experts`` (E), ``top_k`` (k), ``hidden_size`` (H, per expert), ``renormalize``
-    (top-k weights sum to 1), ``capacity_factor`` (None: dropless), ``lb_loss_weight``,
-    ``z_loss_weight``, ``hf_compatible_lb`` (``k * L_LB``), ``aux_loss_scope`` (``"micro_batch"``:
-    f_i from this forward's tokens; ``"global_batch"``: f_i from every data-parallel rank and every
-    micro-batch of the step so far, see :meth:`reset_global_batch`), ``num_layers`` (weights divided
-    by it), ``grouped_mm`` (None: automatic; False: exact per-expert loop)."""
+    ``MoEFeedForward(d_model, MoEOptions(...))``; olmo-core's FeedForward contract builds it as
+    ``MoEFeedForward(d_model=..., **model.feed_forward.options)``, and those names go through
+    :meth:`MoEOptions.from_options` (unknown ones refused), so either way the options are one
+    validated :class:`MoEOptions` at ``self.options``."""
 
-    def __init__(self, d_model: int, *, num_experts: int = 64, top_k: int = 8, hidden_size: int = 1024,
-                 renormalize: bool = False, capacity_factor: float | None = None,
-                 shared_expert_hidden_size: int = 0, lb_loss_weight: float = DEFAULT_LB_WEIGHT,
-                 z_loss_weight: float = DEFAULT_Z_WEIGHT, hf_compatible_lb: bool = False,
-                 aux_loss_scope: Literal["micro_batch", "global_batch"] = "micro_batch", num_layers: int = 1,
-                 grouped_mm: bool | None = None) -> None:
+    def __init__(self, d_model: int, options: MoEOptions | None = None, **fields: Any) -> None:
         super().__init__()
-        if not 1 <= top_k <= num_experts:
-            raise ValueError(f"top_k={top_k}: must be between 1 and num_experts={num_experts}")
-        if aux_loss_scope not in ("micro_batch", "global_batch"):
-            raise ValueError(f"aux_loss_scope={aux_loss_scope!r}: must be 'micro_batch' or 'global_batch'")
-        if capacity_factor is not None and capacity_factor <= 0:
-            raise ValueError(f"capacity_factor={capacity_factor}: must be positive or None (dropless)")
-        if num_layers < 1:
-            raise ValueError(f"num_layers={num_layers}: must be >= 1")
+        if options is not None and fields:
+            raise TypeError(f"MoEFeedForward: pass a MoEOptions or its fields, not both (got {sorted(fields)})")
+        # a copy: the layer's options must not change under it if the caller's object does
+        self.options = MoEOptions.from_options(fields) if options is None else dataclasses.replace(options).validate()
         self.d_model = d_model
-        self.num_experts = num_experts
-        self.top_k = top_k
-        self.hidden_size = hidden_size
-        self.renormalize = renormalize
-        self.capacity_factor = capacity_factor
-        self.lb_loss_weight = lb_loss_weight
-        self.z_loss_weight = z_loss_weight
-        self.hf_compatible_lb = hf_compatible_lb
-        self.aux_loss_scope = aux_loss_scope
-        self.num_layers = num_layers
-        self.use_grouped_mm = grouped_mm
+        num_experts, hidden_size = self.options.num_experts, self.options.hidden_size
         self.router = nn.Linear(d_model, num_experts, bias=False)
         self.gate_up = nn.Parameter(torch.empty(num_experts, d_model, 2 * hidden_size))
         self.down = nn.Parameter(torch.empty(num_experts, hidden_size, d_model))
         self.shared_expert: nn.Module | None = None
-        if shared_expert_hidden_size:
+        if self.options.shared_expert_hidden_size:
             from olmo_core.model.feed_forward import SwiGLU
 
-            self.shared_expert = SwiGLU(d_model, shared_expert_hidden_size)
+            self.shared_expert = SwiGLU(d_model, self.options.shared_expert_hidden_size)
         self._losses: list[dict[str, torch.Tensor]] = []
         self._metrics = RoutingStats(num_experts)
         self._routing = RoutingStats(num_experts)
-        self._global_counts: torch.Tensor | None = None
+        self._global_batch = GlobalBatchCounts()
         #: set to a list to record each forward's top-k indices (analysis probes)
         self.capture: list[torch.Tensor] | None = None
         if not self.gate_up.is_meta:
             self.init_weights(std_in=d_model ** -0.5, std_out=hidden_size ** -0.5)
+
+    @property
+    def num_experts(self) -> int:
+        return self.options.num_experts
+
+    @property
+    def top_k(self) -> int:
+        return self.options.top_k
+
+    @property
+    def hidden_size(self) -> int:
+        """Per expert (olmo-core's init scales the output projection's std by it)."""
+        return self.options.hidden_size
 
     # -- init and size -------------------------------------------------------------------------------
 
@@ -122,14 +112,14 @@ class MoEFeedForward(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"d_model={self.d_model}, num_experts={self.num_experts}, top_k={self.top_k}, "
-                f"hidden_size={self.hidden_size}, capacity_factor={self.capacity_factor}")
+                f"hidden_size={self.hidden_size}, capacity_factor={self.options.capacity_factor}")
 
     # -- forward -------------------------------------------------------------------------------------
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
         flat = x.reshape(-1, self.d_model)
-        routing = route(flat, self.router.weight, self.top_k, renormalize=self.renormalize)
+        routing = route(flat, self.router.weight, self.top_k, renormalize=self.options.renormalize)
         y, dropped = self._experts(flat, routing)
         if self.shared_expert is not None:
             y = y + self.shared_expert(flat).float()
@@ -141,12 +131,12 @@ class MoEFeedForward(nn.Module):
     def _experts(self, flat: torch.Tensor, routing: Routing) -> tuple[torch.Tensor, torch.Tensor]:
         sa = sort_assignments(routing.indices, self.num_experts)
         dropped = torch.zeros((), dtype=torch.int64, device=flat.device)
-        if self.capacity_factor is not None:
-            capacity = math.ceil(self.capacity_factor * flat.shape[0] * self.top_k / self.num_experts)
+        if self.options.capacity_factor is not None:
+            capacity = math.ceil(self.options.capacity_factor * flat.shape[0] * self.top_k / self.num_experts)
             sa, dropped = apply_capacity(sa, capacity)
         x_sorted = flat.index_select(0, sa.token)
         out = expert_mlp(x_sorted, self.gate_up.to(flat.dtype), self.down.to(flat.dtype), sa,
-                         use_grouped_mm=self.use_grouped_mm)
+                         use_grouped_mm=self.options.grouped_mm)
         weights = routing.weights.reshape(-1).index_select(0, sa.order)
         return combine(out, weights, sa.token, flat.shape[0]), dropped
 
@@ -158,22 +148,19 @@ class MoEFeedForward(nn.Module):
         # Under activation checkpointing the forward re-runs inside backward: the losses are computed
         # again (the recomputation must save the same tensors) but neither recorded nor all-reduced.
         recompute = _in_backward()
+        opts = self.options
         counts = expert_counts(routing.indices, self.num_experts)
         lb_counts = counts
-        if self.aux_loss_scope == "global_batch" and not recompute:
-            lb_counts = counts.clone()
-            if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-                dist.all_reduce(lb_counts)
-            self._global_counts = lb_counts if self._global_counts is None else self._global_counts + lb_counts
-            lb_counts = self._global_counts
-        lb = load_balancing_loss(routing.probs, lb_counts, self.top_k, hf_compatible=self.hf_compatible_lb)
+        if opts.aux_loss_scope == "global_batch" and not recompute:
+            lb_counts = self._global_batch.add(counts)
+        lb = load_balancing_loss(routing.probs, lb_counts, self.top_k, hf_compatible=opts.hf_compatible_lb)
         z = router_z_loss(routing.logits)
         if recompute:
             return
         if torch.is_grad_enabled():
-            scale = 1.0 / self.num_layers
-            self._losses.append({"lb_loss": self.lb_loss_weight * scale * lb,
-                                 "z_loss": self.z_loss_weight * scale * z})
+            scale = 1.0 / opts.num_layers
+            self._losses.append({"lb_loss": opts.lb_loss_weight * scale * lb,
+                                 "z_loss": opts.z_loss_weight * scale * z})
         n = routing.probs.shape[0]
         entropy_sum = router_entropy(routing.probs.detach()) * n
         for stats in (self._metrics, self._routing):
@@ -207,14 +194,9 @@ class MoEFeedForward(nn.Module):
     def reset_global_batch(self) -> None:
         """Start a new global batch for ``aux_loss_scope="global_batch"`` (the routing callback calls
         this after every optimizer step)."""
-        self._global_counts = None
+        self._global_batch.reset()
 
 
 def moe_layers(model: nn.Module) -> list[tuple[str, MoEFeedForward]]:
     """Every MoE layer of a model with its qualified name, in module order."""
     return [(name, m) for name, m in model.named_modules() if isinstance(m, MoEFeedForward)]
-
-
-# Last, because olmoe.callbacks imports this module: registering here means that any model olmo-core
-# builds with our layer also brings our converter, presets and callback into its registries.
-import olmoe.plugins  # noqa: E402, F401

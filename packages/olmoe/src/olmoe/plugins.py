@@ -1,16 +1,23 @@
 """olmoe's extensions of olmo-core's registries: the ``olmoe_*`` model presets (also in hydra's
-ConfigStore as ``model=<name>``), the ``olmoe`` HF converter and the ``routing_metrics`` trainer
-callback.
+ConfigStore as ``model=<name>``), the ``olmoe`` HF converter, the ``routing_metrics`` trainer
+callback, and the ``olmoe/moe`` structured config.
 
-Imported by :mod:`olmoe.moe`, so olmo-core has them whenever it builds a model with our layer, and
-by the ``olmoe train``/``olmoe convert`` commands before they read any config. The package's own
-``__init__`` stays light so that ``olmoe --help`` does not import torch."""
+The one way they load: this module is olmoe's ``olmo_core.plugins`` entry point, which olmo-core
+imports when one of its registries misses a name (``get_model_preset("olmoe_tiny")``, callback
+``routing_metrics``, converter ``olmoe``) or before hydra composes a config. Nothing in olmoe imports
+it, so the layer and the modules it registers stay free of each other; the package's own ``__init__``
+stays light so that ``olmoe --help`` does not import torch."""
 
 from __future__ import annotations
 
 
 def register_with_olmo_core() -> None:
+    from hydra.core.config_store import ConfigStore
+
     from olmoe import callbacks, convert, presets  # noqa: F401  (decorators fill olmo-core's registries)
+    from olmoe.config import MoEOptions
+
+    ConfigStore.instance().store(group="olmoe", name="moe", node=MoEOptions)
 
 
 register_with_olmo_core()

@@ -1,5 +1,8 @@
 """Detached routing statistics a MoE layer accumulates between reads: the raw material of its logged
-metrics and of the routing-metrics callback. Sums only, so that ranks and steps add up exactly."""
+metrics and of the routing-metrics callback. Sums only, so that ranks and steps add up exactly.
+
+:class:`GlobalBatchCounts` is where the layer meets data parallelism: the tokens per expert of the
+whole global batch so far, for ``aux_loss_scope="global_batch"``."""
 
 from __future__ import annotations
 
@@ -35,3 +38,23 @@ class RoutingStats:
 
     def empty(self) -> bool:
         return self.forwards == 0
+
+
+class GlobalBatchCounts:
+    """Tokens per expert over the global batch so far (Megatron's global load-balancing tracker): each
+    forward's counts summed over every data-parallel rank, accumulated over the step's micro-batches
+    until :meth:`reset` (the routing-metrics callback calls it after every optimizer step)."""
+
+    def __init__(self) -> None:
+        self.counts: torch.Tensor | None = None
+
+    def add(self, counts: torch.Tensor) -> torch.Tensor:
+        """Add this forward's ``counts [E]`` (summed over ranks) and return the running total."""
+        from olmo_core.distributed.utils import all_reduce_sum
+
+        counts = all_reduce_sum(counts.clone())
+        self.counts = counts if self.counts is None else self.counts + counts
+        return self.counts
+
+    def reset(self) -> None:
+        self.counts = None

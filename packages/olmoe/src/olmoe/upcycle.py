@@ -56,7 +56,8 @@ def upcycle_state(dense_state: dict[str, torch.Tensor], n_layers: int, *, num_ex
 
 def upcycle(dense_checkpoint: str | Path, out: str | Path, *, num_experts: int = 8, top_k: int = 2,
             mode: Mode = "replicate", renormalize: bool = True, router_std: float = 0.02, seed: int = 0,
-            lb_loss_weight: float = 0.01, z_loss_weight: float = 0.001) -> Path:
+            lb_loss_weight: float = MoEOptions.lb_loss_weight,
+            z_loss_weight: float = MoEOptions.z_loss_weight) -> Path:
     """Write the MoE checkpoint at ``out`` (step 0) and return its path."""
     from olmo_core.checkpoint.model_io import (
         load_model_checkpoint,

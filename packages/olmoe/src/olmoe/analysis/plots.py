@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from olmoe.atomic import atomic_path
+
 
 def _plt() -> Any:
     import matplotlib
@@ -20,11 +22,9 @@ def _plt() -> Any:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "png")
     _plt().close(fig)
-    tmp.replace(path)
     return path
 
 

@@ -5,7 +5,6 @@ place when complete, ``analysis.json`` last)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from olmoe.analysis.metrics import (
 )
 from olmoe.analysis.plots import plot_matrices, plot_saturation, plot_vocabulary
 from olmoe.analysis.probe import ProbeSet, collect_routing
+from olmoe.atomic import write_text_atomic
 
 
 def checkpoint_step(path: Path) -> int:
@@ -116,9 +116,7 @@ def analyze(final: str | Path, earlier: list[str | Path], probe: ProbeSet, out: 
         {f"layer {la}": [r["fraction"] for r in vocab[la]] for la in shown}, top_k, num_experts,
         out / "vocabulary_specialization.png")
     result["figures"] = {k: str(v) for k, v in figures.items()}
-    tmp = out / f"analysis.json.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(result, indent=1))
-    tmp.replace(out / "analysis.json")
+    write_text_atomic(out / "analysis.json", json.dumps(result, indent=1))
     return result
 
 

@@ -1,4 +1,5 @@
-"""``olmoe convert``: olmo-core's converter with olmoe's (OlmoeForCausalLM) registered first."""
+"""``olmoe convert``: ``olmo-core convert``, whose converter lookup finds olmoe's (OlmoeForCausalLM) through
+the plug-in entry point."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import olmoe.plugins  # noqa: F401  (registers the olmoe converter and presets)
     from olmo_core.commands.convert import run as olmo_core_run
 
     return olmo_core_run(args)

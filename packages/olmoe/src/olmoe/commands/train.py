@@ -1,4 +1,5 @@
-"""``olmoe train``: olmo-core's trainer with olmoe's presets and callback registered first."""
+"""``olmoe train``: olmo-core's trainer plus the routing-metrics callback (olmo-core finds olmoe's presets
+and callback through its plug-in entry point)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import olmoe.plugins  # noqa: F401  (registers model/olmoe_* and the routing_metrics callback)
     from olmo_core.commands.train import run as olmo_core_run
 
     if not any("trainer.callbacks.routing_metrics" in o for o in args.overrides):
