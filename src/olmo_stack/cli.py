@@ -56,6 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    try:
+        return _run(parser, args)
+    except (ValueError, FileNotFoundError) as e:  # bad input (a config, a path): say it, no traceback
+        print(f"olmo-stack {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command in ("demo", "run"):
         from olmo_stack.pipeline import load_stack_config, run_stack
 
