@@ -1,78 +1,82 @@
-"""Decontamination on a slice of the shared corpus with planted evaluation paragraphs: the planted
-documents are found and no others, as an exact string search over the same documents confirms."""
+"""olmo-eval's two ends of decontamination, without dolma-tools: the eval export is Dolma documents
+(one per instance, one paragraph a line), and the flags are read back from a folder laid out as
+``dolma-tools decontaminate`` writes it (docs/interfaces.md, Decontamination), written here by hand.
+The round trip through dolma-tools is tested in the repository's tests/test_decontamination.py."""
 
 from __future__ import annotations
 
 import gzip
 import json
-import random
+from pathlib import Path
 
-from conftest import read_corpus
+import pytest
 
 from olmo_eval.cli import main
-from olmo_eval.decontam import decontaminate, eval_paragraphs
+from olmo_eval.decontam import export_eval_documents, read_contamination
 from olmo_eval.tasks import get_task
 
-TASKS = "arc_easy,boolq,hellaswag,winogrande,mmlu_anatomy"
+ATTR = "decontam__decont__contaminated_paragraphs"
 
 
-def test_planted_paragraphs_found_and_nothing_else(tmp_path) -> None:
-    train = tmp_path / "train"
-    rng = random.Random(0)
-    planted_ids, planted_instances = set(), {}
-    paras = eval_paragraphs(["boolq", "hellaswag", "mmlu_anatomy", "winogrande"])
-    by_task: dict[str, list[tuple[str, str]]] = {}
-    for para, owners in paras.items():
-        for task, inst in owners:
-            by_task.setdefault(task, []).append((para, inst))
-    all_docs = []
-    for source in ("books", "manpages", "python_docs", "code"):
-        docs = read_corpus(source, 25)
-        for k, d in enumerate(docs):
-            if k in (3, 11):  # plant one evaluation paragraph as its own line inside the document
-                task = ("boolq", "hellaswag", "winogrande", "mmlu_anatomy")[len(planted_ids) % 4]
-                para, inst = rng.choice(by_task[task])
-                lines = d["text"].split("\n")
-                at = rng.randrange(len(lines) + 1)
-                d["text"] = "\n".join(lines[:at] + [para] + lines[at:])
-                planted_ids.add(d["id"])
-                planted_instances.setdefault(task, set()).add(inst)
-        folder = train / source
-        folder.mkdir(parents=True)
-        with gzip.open(folder / "part-0.jsonl.gz", "wt", encoding="utf-8") as f:
-            for d in docs:
-                f.write(json.dumps(d) + "\n")
-        all_docs += docs
+def _read(path: Path) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
 
-    assert main(["decontaminate", "--train", str(train), "--out", str(tmp_path / "out"), "--tasks", TASKS,
-                 "--no-progress"]) == 0
-    report = json.loads((tmp_path / "out" / "report.json").read_text())
 
-    dropped = {d["id"] for d in report["dropped"]}
-    assert dropped == planted_ids and len(planted_ids) == 8
-    # exact string search, independent of the filter: which documents contain any eval paragraph?
-    found = {d["id"] for d in all_docs if any(p in d["text"] for p in paras)}
-    assert found == planted_ids
-    assert report["documents"] == 100 and report["documents_dropped"] == 8
-    assert sum(s["documents_contaminated"] for s in report["per_source"].values()) == 8
-    assert report["per_source"]["books"]["documents_contaminated"] == 2
+def _fake_decontaminated(root: Path, export: Path, seen: dict[str, list[int]], per_source: dict[str, dict]) -> None:
+    """What dolma-tools writes: eval_attributes mirroring the export, and report.json."""
+    for f in sorted(export.glob("*.jsonl.gz")):
+        out = root / "eval_attributes" / f.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with gzip.open(out, "wt", encoding="utf-8") as w:
+            for d in _read(f):
+                spans = [[0, 10, 1.0]] if d["id"] in seen else []
+                w.write(json.dumps({"id": d["id"], "attributes": {ATTR: spans}}) + "\n")
+    (root / "report.json").write_text(json.dumps({"format": "dolma-tools/decont-report", "version": 1,
+                                                  "attribute": ATTR, "per_eval_source": per_source}))
 
-    flags = json.loads((tmp_path / "out" / "clean_flags.json").read_text())
-    for task, insts in planted_instances.items():
-        assert {i for i, ok in flags[task].items() if not ok} == insts
-        assert report["per_task"][task]["instances_contaminated"] == len(insts)
-    assert all(flags["arc_easy"].values())
-    kept = []
-    for source in ("books", "manpages", "python_docs", "code"):
-        with gzip.open(tmp_path / "out" / "clean" / source / "part-0.jsonl.gz", "rt") as f:
-            kept += [json.loads(line)["id"] for line in f]
-    assert len(kept) == 92 and not set(kept) & planted_ids
-    # eval documents were exported with only paragraphs of at least 13 words
-    with gzip.open(tmp_path / "out" / "eval_documents" / "boolq.jsonl.gz", "rt") as f:
-        first = json.loads(f.readline())
-    assert all(len(p.split()) >= 13 for p in first["text"].split("\n"))
-    assert first["id"] == f"boolq/{get_task('boolq').instances()[0].id}"
 
-    # a rerun resumes from the per-file stats and reports the same
-    again = decontaminate(train, tmp_path / "out", tasks=TASKS)
-    assert {d["id"] for d in again["dropped"]} == planted_ids
+def test_export_is_one_dolma_document_per_instance(tmp_path: Path) -> None:
+    counts = export_eval_documents("boolq,arc_easy:mc,arc_easy", tmp_path)
+    assert sorted(counts) == ["arc_easy", "boolq"]  # the lettered variant shares the cloze task's data
+    docs = _read(tmp_path / "boolq.jsonl.gz")
+    insts = get_task("boolq").instances()
+    assert len(docs) == counts["boolq"] == len(insts)
+    first = docs[0]
+    assert first["id"] == f"boolq/{insts[0].id}" and first["source"] == "boolq"
+    assert first["metadata"] == {"task": "boolq", "instance": insts[0].id}
+    assert first["text"].split("\n") == list(dict.fromkeys(insts[0].texts))
+
+
+def test_flags_read_back_per_instance(tmp_path: Path) -> None:
+    export = tmp_path / "eval_documents"
+    export_eval_documents("boolq,arc_easy", export)
+    boolq = [i.id for i in get_task("boolq").instances()]
+    dirty = {f"boolq/{boolq[3]}", f"boolq/{boolq[7]}"}
+    per_source = {"boolq": {"eval_documents": len(boolq), "eval_paragraphs": 978, "eval_documents_contaminated": 2,
+                            "training_documents_matched": 5},
+                  "arc_easy": {"eval_documents": 570, "eval_paragraphs": 392, "eval_documents_contaminated": 0,
+                               "training_documents_matched": 0}}
+    _fake_decontaminated(tmp_path / "decon", export, dirty, per_source)
+
+    flags, per_task = read_contamination(tmp_path / "decon", "boolq,arc_easy:mc")
+    assert {i for i, clean in flags["boolq"].items() if not clean} == {boolq[3], boolq[7]}
+    assert all(flags["arc_easy:mc"].values()) and len(flags["arc_easy:mc"]) == 570
+    assert per_task["boolq"] == {"instances": len(boolq), "instances_contaminated": 2, "eval_paragraphs": 978,
+                                 "training_documents_matched": 5}
+
+    # the command writes clean_flags.json for `olmo-eval run --clean-flags`
+    assert main(["decontaminate", "flags", "--tasks", "boolq", "--decontaminated", str(tmp_path / "decon")]) == 0
+    assert json.loads((tmp_path / "decon" / "clean_flags.json").read_text())["boolq"] == flags["boolq"]
+
+    # flags of tasks that were not exported are refused, not silently all clean
+    with pytest.raises(ValueError, match="no eval documents of hellaswag"):
+        read_contamination(tmp_path / "decon", "hellaswag")
+
+
+def test_unknown_report_format_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "report.json").write_text(json.dumps({"format": "something-else", "version": 1}))
+    with pytest.raises(ValueError, match="report.json: format 'something-else'"):
+        read_contamination(tmp_path, "boolq")
+    with pytest.raises(FileNotFoundError, match="no report"):
+        read_contamination(tmp_path / "missing", "boolq")

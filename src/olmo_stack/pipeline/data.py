@@ -1,5 +1,6 @@
-"""Data stages: dolma-tools filtering and dedup, decontamination against the eval sets (olmo-eval with
-a dolma-tools Bloom filter), a held-out split for perplexity, and tokenization."""
+"""Data stages: dolma-tools filtering and dedup, decontamination against the eval sets (olmo-eval's
+export -> dolma-tools decontaminate -> olmo-eval's flags), a held-out split for perplexity, and
+tokenization."""
 
 from __future__ import annotations
 
@@ -47,12 +48,22 @@ def stage_filter(ctx: StageContext) -> dict[str, Any]:
 
 
 def stage_decontaminate(ctx: StageContext) -> dict[str, Any]:
-    """Drop every training document with a paragraph (>= 13 words) of an eval set in it."""
-    from olmo_eval.decontam import decontaminate
+    """Drop every training document with a paragraph (>= 13 words) of an eval set in it: olmo-eval
+    exports the eval instances as documents, dolma-tools indexes them (a filter cached by their
+    content) and scans the training documents, olmo-eval reads back which instances were seen."""
+    from dolma_tools.decont import DecontConfig, decontaminate
+    from olmo_eval.decontam import export_eval_documents, read_contamination, write_clean_flags
 
-    report = decontaminate(ctx.output_of("filter", "documents"), ctx.dir, tasks=ctx.config["tasks"])
-    return {"outputs": {"documents": ctx.dir / "clean", "report": ctx.dir / "report.json"},
-            "metrics": {k: v for k, v in report.items() if k != "per_file"}}
+    tasks = ctx.config["tasks"]
+    export_eval_documents(tasks, ctx.dir / "eval_documents")
+    report = decontaminate(ctx.dir / "eval_documents", ctx.output_of("filter", "documents"), ctx.dir, DecontConfig())
+    flags, per_task = read_contamination(ctx.dir, tasks)
+    write_clean_flags(ctx.dir / "clean_flags.json", flags)
+    return {"outputs": {"documents": ctx.dir / "clean", "report": ctx.dir / "report.json",
+                        "clean_flags": ctx.dir / "clean_flags.json"},
+            "metrics": {"training_files": report["training_files"], "documents": report["documents"],
+                        "documents_dropped": report["documents_dropped"], "per_source": report["per_source"],
+                        "per_task": per_task, "dropped": report["contaminated"]}}
 
 
 def _held_out(doc_id: str, every: int) -> bool:
@@ -81,6 +92,7 @@ def stage_tokens(ctx: StageContext) -> dict[str, Any]:
             "metrics": {"train_documents": {s: len(d) for s, d in train.items()},
                         "heldout_documents": {s: len(d) for s, d in heldout.items()},
                         "tokens": summary["tokens"], "per_source": summary["per_source"]}}
+
 
 # -- what the data stages show in the report and the run summary ---------------------------------------
 
