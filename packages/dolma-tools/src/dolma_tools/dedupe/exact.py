@@ -6,7 +6,7 @@ duplicate when it is in the filter or appeared earlier in the same file, then ad
 items. The filter is therefore touched by a single process in a fixed order, and the attributes
 are byte-identical whatever the number of processes. Memory is the filter plus the hashes of the
 files in flight. A filter opened read-only (``np.memmap`` mode ``'r'``) is never written, so any
-number of processes may map the same file (olmo-eval's decontamination does exactly that)."""
+number of processes may map the same file (``dolma_tools.decont`` does exactly that)."""
 
 from __future__ import annotations
 
