@@ -17,7 +17,7 @@ full training steps per round on the same batch -- forward, loss, backward, clip
 zero_grad.
 
 * ours: ``Trainer.train_step`` (global-token loss normalization, clipping, spike check, metrics, batch
-  digest: more bookkeeping than the peer does) with ``build_optimizer``'s fused AdamW and the loss that
+  digest: more bookkeeping than the peer does) with ``OptimConfig.build``'s fused AdamW and the loss that
   fuses the tied output head with cross-entropy in row chunks (never building the float32 ``[B*T, V]``
   logits; same loss and gradients). ``--plain-loss`` figure: the same step with the unfused loss.
 * transformers==5.24.0 (the version in our uv.lock) on our torch, in its own pinned environment, at its
@@ -157,7 +157,7 @@ def mfu_olmo_1b(device_name_: str, steps: int) -> None:
     from olmo_core.distributed.parallelize import ParallelConfig, parallelize
     from olmo_core.model.presets import get_model_preset
     from olmo_core.model.transformer import OLMo
-    from olmo_core.optim.adamw import OptimConfig, build_optimizer
+    from olmo_core.optim.adamw import OptimConfig
     from olmo_core.train.callbacks.speed import device_name, peak_flops
     from olmo_core.train.loss import LanguageModelingLoss
 
@@ -166,7 +166,7 @@ def mfu_olmo_1b(device_name_: str, steps: int) -> None:
     model = OLMo(cfg).to(device)
     model = parallelize(model, ParallelConfig(strategy="single", param_dtype="bfloat16",
                                               activation_checkpointing="none"), device)
-    opt = build_optimizer(model, OptimConfig(lr=4e-4))
+    opt = OptimConfig(lr=4e-4).build(model)
     loss_fn = LanguageModelingLoss()
     toks = torch.randint(0, 50280, (4, 2049), device=device)
     mb = {"input_ids": toks[:, :-1], "labels": toks[:, 1:]}

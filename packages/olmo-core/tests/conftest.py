@@ -77,15 +77,14 @@ def run_overrides(tokens: Path, run_dir: Path) -> list[str]:
     """The small pretraining run every trainer test shares: 8 steps of 4 x 32 tokens."""
     return [*TINY_MODEL, f"data.paths=[{tokens}]", f"trainer.run_dir={run_dir}", "data.seq_len=32",
             "data.global_batch_size=4", "data.micro_batch_size=2", "trainer.max_steps=8",
-            "trainer.checkpoint.every=3", "optim.warmup_steps=2", "optim.lr=1e-2"]
+            "trainer.checkpoint.every=3", "optim.scheduler.warmup_steps=2", "optim.lr=1e-2"]
 
 
 @pytest.fixture(scope="session")
 def reference_run(corpus_tokens: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """That run, uninterrupted, in one process; returns its run dir."""
-    from olmo_core.config.load import compose_run_config, to_objects
-    from olmo_core.train.build import build_trainer
+    from olmo_core.config.load import run_preset
 
     run_dir = tmp_path_factory.mktemp("reference_run")
-    build_trainer(to_objects(compose_run_config("tiny", run_overrides(corpus_tokens, run_dir)))).fit()
+    run_preset("tiny", run_overrides(corpus_tokens, run_dir)).build().fit()
     return run_dir

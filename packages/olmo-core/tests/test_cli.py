@@ -25,3 +25,9 @@ def test_every_command_has_help() -> None:
         proc = subprocess.run([sys.executable, "-m", "olmo_core.cli", name, "--help"], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         assert f"olmo-core {name}" in proc.stdout
+
+
+def test_bad_input_is_one_message_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--preset", "tiny", "--print-config", "optim.no_such_knob=1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("olmo-core train: error:") and "no_such_knob" in err

@@ -21,7 +21,7 @@ PROMPTS_TEXT = ["The capital of France is", "def fibonacci(n):\n    ", "In the b
 @pytest.fixture(scope="module")
 def model() -> OLMo:
     cfg = get_model_preset("tiny").replace(d_model=64, n_heads=4, n_kv_heads=2, mlp_hidden_size=160)
-    m = OLMo(cfg)
+    m = cfg.build()
     m.init_weights(seed=5)
     return m.eval()
 

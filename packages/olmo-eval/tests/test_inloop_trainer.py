@@ -19,7 +19,8 @@ def test_evaluator_in_olmo_core_trainer(tokenizer, tmp_path) -> None:
     from olmo_core.interfaces import Callback
     from olmo_core.model.presets import get_model_preset
     from olmo_core.model.transformer import OLMo
-    from olmo_core.optim.adamw import OptimConfig, build_optimizer
+    from olmo_core.optim.adamw import OptimConfig
+    from olmo_core.optim.scheduler import SchedulerConfig
     from olmo_core.train.loss import LanguageModelingLoss
     from olmo_core.train.trainer import Trainer, TrainerConfig
 
@@ -50,8 +51,8 @@ def test_evaluator_in_olmo_core_trainer(tokenizer, tmp_path) -> None:
 
     evaluator = InLoopEvaluator(tokenizer, "arc_easy,winogrande:mc", limit=4, num_shots=1, every_n_steps=2)
     assert isinstance(evaluator, Callback)
-    optim_cfg = OptimConfig(lr=1e-2, warmup_steps=0, scheduler="constant")
-    trainer = Trainer(model=model, optimizer=build_optimizer(model, optim_cfg), loss_fn=LanguageModelingLoss(),
+    optim_cfg = OptimConfig(lr=1e-2, scheduler=SchedulerConfig(name="constant", warmup_steps=0))
+    trainer = Trainer(model=model, optimizer=optim_cfg.build(model), loss_fn=LanguageModelingLoss(),
                       loader=Loader(), cfg=TrainerConfig(run_dir=str(tmp_path / "run"), max_steps=4, callbacks={},
                                                          resume="none"),
                       optim_cfg=optim_cfg, callbacks=[evaluator])

@@ -30,10 +30,9 @@ def tiny_model_config():
 
 @pytest.fixture()
 def tiny_model(tiny_model_config):
-    from olmo_core.model.transformer import OLMo
 
     torch.manual_seed(0)
-    model = OLMo(tiny_model_config)
+    model = tiny_model_config.build()
     model.init_weights(0)
     return model
 

@@ -32,3 +32,9 @@ def test_preset_names_in_help_are_the_registered_ones() -> None:
     from open_instruct.train.presets import RUN_PRESETS
 
     assert set(PRESET_NAMES) == set(RUN_PRESETS)
+
+
+def test_bad_input_is_one_message_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sft", "--preset", "no_such_preset", "--print-config"]) == 2
+    err = capsys.readouterr().err
+    assert "open-instruct sft: error:" in err and "no_such_preset" in err and "Traceback" not in err

@@ -21,7 +21,6 @@ from instruct_data import head, write_jsonl
 
 from olmo_core.checkpoint.model_io import load_model_checkpoint, save_model_checkpoint
 from olmo_core.model.config import ModelConfig
-from olmo_core.model.transformer import OLMo
 from open_instruct.cli import main
 
 N_TRAIN, HELDOUT, N_SFT = 96, 200, 200
@@ -29,7 +28,7 @@ N_TRAIN, HELDOUT, N_SFT = 96, 200, 200
 
 def test_sft_then_dpo_from_the_cli_on_heldout_pairs(tmp_path, capsys) -> None:
     torch.manual_seed(0)
-    model = OLMo(ModelConfig(d_model=64, n_layers=2, n_heads=4, mlp_hidden_size=192, max_sequence_length=256))
+    model = ModelConfig(d_model=64, n_layers=2, n_heads=4, mlp_hidden_size=192, max_sequence_length=256).build()
     model.init_weights(0)
     save_model_checkpoint(model, tmp_path / "init")
     pairs = head("dpo.jsonl.zst", N_TRAIN + HELDOUT)

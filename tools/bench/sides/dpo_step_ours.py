@@ -27,7 +27,8 @@ def setup(config: dict[str, Any]):
 
     torch.set_num_threads(int(config["threads"]))
     from olmo_core.checkpoint.model_io import load_model_checkpoint
-    from olmo_core.optim.adamw import OptimConfig, build_optimizer
+    from olmo_core.optim.adamw import OptimConfig
+    from olmo_core.optim.scheduler import SchedulerConfig
     from olmo_core.train.trainer import Trainer, TrainerConfig
     from open_instruct.data.tokenize import TokenizedData
     from open_instruct.ref_cache import compute_reference_logps
@@ -47,8 +48,8 @@ def setup(config: dict[str, Any]):
         seqs.append((ids.tolist(), int(labels.argmax())))
     digest = ids_digest(seqs)
     units = float(data.lengths.sum())
-    ocfg = OptimConfig(lr=float(config["lr"]), betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, warmup_steps=0,
-                       scheduler="constant", max_grad_norm=None)
+    ocfg = OptimConfig(lr=float(config["lr"]), betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                       scheduler=SchedulerConfig(name="constant", warmup_steps=0), max_grad_norm=None)
 
     def round_fn() -> dict[str, Any]:
         model.load_state_dict(initial)
@@ -56,7 +57,7 @@ def setup(config: dict[str, Any]):
         ref = compute_reference_logps(model, data, max_length=max_length, rows_per_batch=int(config["ref_rows"]))
         loader = PackedBatches(data, global_batch_size=batch, micro_batch_size=batch, max_length=max_length,
                                shuffle=False, epochs=1, reference=ref)
-        trainer = Trainer(model=model, optimizer=build_optimizer(model, ocfg), loss_fn=DPOLoss("dpo", beta=config["beta"]),
+        trainer = Trainer(model=model, optimizer=ocfg.build(model), loss_fn=DPOLoss("dpo", beta=config["beta"]),
                           loader=loader, cfg=TrainerConfig(run_dir=config["run_dir"], max_steps=steps, resume="none",
                                                            digest_batches=False, callbacks={}), optim_cfg=ocfg)
         losses = []

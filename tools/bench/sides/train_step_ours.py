@@ -32,7 +32,8 @@ def setup(config: dict):  # type: ignore[no-untyped-def]
     torch.manual_seed(0)
     from olmo_core.checkpoint.model_io import load_model_checkpoint
     from olmo_core.distributed.parallelize import ParallelConfig, parallelize
-    from olmo_core.optim.adamw import OptimConfig, build_optimizer
+    from olmo_core.optim.adamw import OptimConfig
+    from olmo_core.optim.scheduler import SchedulerConfig
     from olmo_core.train.loss import LanguageModelingLoss
     from olmo_core.train.trainer import Trainer, TrainerConfig
 
@@ -41,11 +42,11 @@ def setup(config: dict):  # type: ignore[no-untyped-def]
     model = load_model_checkpoint(config["checkpoint"], device=device, verify_hashes=False)
     pcfg = ParallelConfig(strategy="single", param_dtype="float32", compile=bool(config.get("compile")))
     model = parallelize(model, pcfg, device)
-    # fused=None: build_optimizer picks fused AdamW for plain CPU/CUDA tensors (what it does in training)
+    # fused=None: OptimConfig.build picks fused AdamW for plain CPU/CUDA tensors (what it does in training)
     ocfg = OptimConfig(lr=config["lr"], betas=tuple(config["betas"]), eps=config["eps"],
-                       weight_decay=config["weight_decay"], warmup_steps=0, scheduler="constant",
+                       weight_decay=config["weight_decay"], scheduler=SchedulerConfig(name="constant", warmup_steps=0),
                        max_grad_norm=config["max_grad_norm"])
-    opt = build_optimizer(model, ocfg)
+    opt = ocfg.build(model)
     with open(config["tokens"]) as f:
         tokens = torch.tensor(json.load(f), dtype=torch.long)
     mb = {"input_ids": tokens[:, :-1].contiguous(), "labels": tokens[:, 1:].contiguous()}

@@ -23,8 +23,10 @@ def default_tokenizer_path() -> Path:
     return Path(__file__).resolve().parent / "data" / "tokenizers" / DEFAULT_TOKENIZER_NAME
 
 
-def load_olmo_tokenizer(path: str | Path | None = None) -> Tokenizer:
-    """Load a ``tokenizer.json`` (default: the shipped OLMo tokenizer) and check its special ids."""
+def load_olmo_tokenizer(path: str | Path | None = None, *, check_ids: bool = True) -> Tokenizer:
+    """Load a ``tokenizer.json`` or a folder holding one (default: the shipped OLMo tokenizer) and,
+    unless ``check_ids=False`` (another vocabulary), check the OLMo special ids. The package's one
+    tokenizer loader."""
     path = Path(path) if path is not None else default_tokenizer_path()
     if path.is_dir():
         path = path / "tokenizer.json"
@@ -34,6 +36,8 @@ def load_olmo_tokenizer(path: str | Path | None = None) -> Tokenizer:
         tok = Tokenizer.from_file(str(path))
     except Exception as e:  # noqa: BLE001 - tokenizers raises plain Exception subclasses
         raise ValueError(f"{path}: not a tokenizers JSON file ({e})") from e
+    if not check_ids:
+        return tok
     got = tok.id_to_token(OLMO_EOS_ID)
     if got != OLMO_EOS_TOKEN:
         raise ValueError(f"{path}: id {OLMO_EOS_ID} is {got!r}, not {OLMO_EOS_TOKEN!r}; this is not the OLMo "

@@ -11,7 +11,7 @@ from safetensors import safe_open
 
 from olmo_core.checkpoint.model_io import load_model_checkpoint, save_model_checkpoint
 from olmo_core.interfaces import InterfaceError, validate_checkpoint
-from olmo_core.model import OLMo, get_model_preset
+from olmo_core.model import get_model_preset
 
 
 def _cfg(preset: str = "tiny"):
@@ -21,7 +21,7 @@ def _cfg(preset: str = "tiny"):
 
 @pytest.mark.parametrize("preset", ["tiny", "tiny_olmo2"])
 def test_round_trip_is_exact(tmp_path: Path, preset: str) -> None:
-    model = OLMo(_cfg(preset))
+    model = _cfg(preset).build()
     model.init_weights(seed=11)
     out = save_model_checkpoint(model, tmp_path / "step5", step=5, extra_config={"run": {"name": "x"}})
     manifest = validate_checkpoint(out)
@@ -44,7 +44,7 @@ def test_round_trip_is_exact(tmp_path: Path, preset: str) -> None:
 
 
 def test_damaged_checkpoints_are_refused(tmp_path: Path) -> None:
-    out = save_model_checkpoint(OLMo(_cfg()), tmp_path / "ck")
+    out = save_model_checkpoint(_cfg().build(), tmp_path / "ck")
     data = (out / "model.safetensors").read_bytes()
     (out / "model.safetensors").write_bytes(data[:-10])
     with pytest.raises(InterfaceError, match="model.safetensors"):
@@ -57,7 +57,7 @@ def test_damaged_checkpoints_are_refused(tmp_path: Path) -> None:
 
 
 def test_overwrite_removes_stale_manifest_first(tmp_path: Path) -> None:
-    out = save_model_checkpoint(OLMo(_cfg()), tmp_path / "ck", step=1)
-    save_model_checkpoint(OLMo(_cfg()), out, step=2)
+    out = save_model_checkpoint(_cfg().build(), tmp_path / "ck", step=1)
+    save_model_checkpoint(_cfg().build(), out, step=2)
     assert validate_checkpoint(out).step == 2
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "manifest.json", "model.safetensors"]

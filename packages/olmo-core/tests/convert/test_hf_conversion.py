@@ -14,7 +14,7 @@ import torch
 from olmo_core.checkpoint.model_io import load_model_checkpoint, save_model_checkpoint
 from olmo_core.cli import main
 from olmo_core.convert import converter_for_config, hf_model_config
-from olmo_core.model import OLMo, get_model_preset
+from olmo_core.model import get_model_preset
 from olmo_core.tokenizer import encode, load_olmo_tokenizer
 
 SHARED = Path(__file__).resolve().parents[4].parent / "shared" / "data"
@@ -52,7 +52,7 @@ def test_to_hf_logit_parity_and_round_trip(tmp_path: Path, layout: str, monkeypa
     cfg = CASES[layout]
     assert converter_for_config(cfg).model_type == layout
     torch.manual_seed(0)
-    model = OLMo(cfg)
+    model = cfg.build()
     model.init_weights(seed=1)
     with torch.no_grad():
         for p in model.parameters():
@@ -91,7 +91,7 @@ def test_to_hf_logit_parity_and_round_trip(tmp_path: Path, layout: str, monkeypa
 def test_hf_config_without_our_extra_field(tmp_path: Path) -> None:
     """A folder written by someone else (no olmo_core_model_config): the vocabulary comes from the
     tokenizer, the rest from HF's fields."""
-    model = OLMo(CASES["olmo"])
+    model = CASES["olmo"].build()
     hf_dir = tmp_path / "hf"
     from olmo_core.convert import to_hf
 
@@ -113,7 +113,7 @@ def test_unconvertible_config_says_why(tmp_path: Path) -> None:
     cfg = CASES["olmo"].replace(norm="rmsnorm")
     with pytest.raises(ValueError, match="no HF converter"):
         converter_for_config(cfg)
-    ours = save_model_checkpoint(OLMo(CASES["olmo"]), tmp_path / "ours")
+    ours = save_model_checkpoint(CASES["olmo"].build(), tmp_path / "ours")
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "x").write_text("x")
     with pytest.raises(FileExistsError):
@@ -125,7 +125,7 @@ def test_hf_weights_that_do_not_fit_are_named(tmp_path: Path) -> None:
 
     from olmo_core.convert import from_hf, to_hf
 
-    hf_dir = to_hf(save_model_checkpoint(OLMo(CASES["olmo2"]), tmp_path / "ours"), tmp_path / "hf", tokenizer=None)
+    hf_dir = to_hf(save_model_checkpoint(CASES["olmo2"].build(), tmp_path / "ours"), tmp_path / "hf", tokenizer=None)
     weights = load_file(str(hf_dir / "model.safetensors"))
     weights.pop("model.layers.1.self_attn.k_norm.weight")
     save_file(weights, str(hf_dir / "model.safetensors"))

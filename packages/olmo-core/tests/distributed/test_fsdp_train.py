@@ -16,9 +16,8 @@ import numpy as np
 from conftest import run_overrides
 
 from olmo_core.checkpoint.model_io import load_model_checkpoint
-from olmo_core.config.load import compose_run_config, to_objects
+from olmo_core.config.load import run_preset
 from olmo_core.interfaces import validate_checkpoint
-from olmo_core.train.build import build_trainer
 from olmo_core.train.callbacks.metrics_jsonl import read_metrics
 
 
@@ -58,9 +57,9 @@ def test_fsdp_two_processes(corpus_tokens: Path, reference_run: Path, tmp_path: 
     assert model.config.d_model == 64
 
     # Resume the sharded 2-rank checkpoint in one process (DCP reshards model and optimizer).
-    cont = to_objects(compose_run_config("tiny", [*run_overrides(corpus_tokens, tmp_path / "cont"),
-                                                  f"trainer.resume={ckpt}", "trainer.max_steps=9"]))
-    trainer = build_trainer(cont)
+    cont = run_preset("tiny", [*run_overrides(corpus_tokens, tmp_path / "cont"), f"trainer.resume={ckpt}",
+                               "trainer.max_steps=9"])
+    trainer = cont.build()
     last = trainer.fit()
     assert trainer.step == 9 and np.isfinite(last["train/loss"])
 

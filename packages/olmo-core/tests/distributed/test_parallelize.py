@@ -22,7 +22,7 @@ from trainer_testlib import small_config  # noqa: E402
 
 
 def _model() -> OLMo:
-    model = OLMo(small_config().replace(n_layers=2))
+    model = small_config().replace(n_layers=2).build()
     model.init_weights(0)
     return model
 

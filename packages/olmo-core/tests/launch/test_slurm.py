@@ -67,9 +67,9 @@ def test_presets_carry_the_published_hyperparameters() -> None:
     for cfg in (b1, b7):
         assert (cfg.data.global_batch_size, cfg.data.seq_len) == (2048, 2048)
         assert tuple(cfg.optim.betas) == (0.9, 0.95) and cfg.optim.eps == 1e-5 and cfg.optim.weight_decay == 0.1
-        assert cfg.optim.alpha_f == 0.1 and cfg.optim.max_grad_norm == 1.0
-    assert (b1.optim.lr, b1.optim.warmup_steps, b1.model.d_model, b1.model.n_layers) == (4e-4, 2000, 2048, 16)
-    assert (b7.optim.lr, b7.optim.warmup_steps, b7.model.d_model, b7.model.n_layers) == (3e-4, 5000, 4096, 32)
+        assert cfg.optim.scheduler.alpha_f == 0.1 and cfg.optim.max_grad_norm == 1.0
+    assert (b1.optim.lr, b1.optim.scheduler.warmup_steps, b1.model.d_model, b1.model.n_layers) == (4e-4, 2000, 2048, 16)
+    assert (b7.optim.lr, b7.optim.scheduler.warmup_steps, b7.model.d_model, b7.model.n_layers) == (3e-4, 5000, 4096, 32)
     assert b7.optim.clip_warmup_steps == 1000 and b7.optim.clip_warmup_factor == 10.0
     with pytest.raises(ValueError, match="no GPUs per node"):
         render_slurm(to_objects(compose_run_config("tiny")).cluster, "tiny")

@@ -12,7 +12,7 @@ from olmo_core.model.transformer import OLMo
 def _model() -> OLMo:
     cfg = ModelConfig(d_model=32, n_layers=2, n_heads=2, mlp_hidden_size=64, vocab_size=100, embedding_size=128,
                       eos_token_id=99, pad_token_id=1, max_sequence_length=64)
-    model = OLMo(cfg)
+    model = cfg.build()
     model.init_weights(0)
     return model.eval()
 

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from olmo_core.model import OLMo, get_model_preset
+from olmo_core.model import get_model_preset
 
 TRUNC = 0.98659  # std of a standard normal truncated to [-3, 3]
 
@@ -22,7 +22,7 @@ def _check(t: torch.Tensor, std: float, name: str) -> None:
 def test_mitchell_init_matches_olmo1() -> None:
     cfg = get_model_preset("tiny").replace(d_model=256, n_heads=4, n_layers=3, mlp_hidden_size=512,
                                            vocab_size=500, embedding_size=512, eos_token_id=0, weight_tying=False)
-    model = OLMo(cfg)
+    model = cfg.build()
     model.init_weights(seed=0)
     d = 256
     _check(model.embeddings.weight, 1 / math.sqrt(d), "emb")
@@ -39,14 +39,14 @@ def test_mitchell_init_matches_olmo1() -> None:
 def test_normal_init_matches_olmo2_and_seeds_reproduce() -> None:
     cfg = get_model_preset("tiny_olmo2").replace(d_model=256, n_heads=4, mlp_hidden_size=512, vocab_size=500,
                                                  embedding_size=512, eos_token_id=0)
-    model = OLMo(cfg)
+    model = cfg.build()
     model.init_weights(seed=1)
     for name, p in model.named_parameters():
         if p.dim() == 2:
             _check(p, 0.02, name)
         else:
             assert torch.equal(p, torch.ones_like(p)), name  # RMSNorm weights
-    other = OLMo(cfg)
+    other = cfg.build()
     other.init_weights(seed=1)
     assert all(torch.equal(a, b) for a, b in zip(model.parameters(), other.parameters()))
     other.init_weights(seed=2)

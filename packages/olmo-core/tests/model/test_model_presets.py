@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from olmo_core.model import MODEL_PRESETS, ConfigError, ModelConfig, OLMo, get_model_preset
+from olmo_core.model import MODEL_PRESETS, ConfigError, ModelConfig, get_model_preset
 
 # Published totals: OLMo-1B and OLMo-7B (Groeneveld et al. 2024, HF model cards: 1,176,764,416 and
 # 6,888,095,744), OLMo-2-0425-1B and OLMo-2-1124-7B (HF safetensors totals).
@@ -54,7 +54,7 @@ def test_hydra_structured_config_and_presets_are_registered() -> None:
 def test_published_parameter_counts_on_meta(name: str) -> None:
     start = time.perf_counter()
     with torch.device("meta"):
-        model = OLMo(get_model_preset(name))
+        model = get_model_preset(name).build()
     assert time.perf_counter() - start < 10
     assert model.embeddings.weight.is_meta
     assert model.num_params() == PUBLISHED[name]
@@ -74,9 +74,9 @@ def test_flops_per_token_closed_form() -> None:
     """OLMo-7B by hand: N_matmul = all params minus the input embedding (50304 * 4096), then
     6 * N + 12 * L * d * T."""
     with torch.device("meta"):
-        model = OLMo(get_model_preset("olmo_7b"))
+        model = get_model_preset("olmo_7b").build()
     n = 6_888_095_744 - 50304 * 4096
     assert model.flops_per_token(2048) == 6 * n + 12 * 32 * 4096 * 2048
     with torch.device("meta"):
-        tied = OLMo(get_model_preset("olmo_1b"))
+        tied = get_model_preset("olmo_1b").build()
     assert tied.flops_per_token(2048) == 6 * 1_176_764_416 + 12 * 16 * 2048 * 2048

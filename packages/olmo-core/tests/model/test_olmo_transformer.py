@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from olmo_core.interfaces import check_feed_forward
-from olmo_core.model import FeedForwardConfig, ModelConfig, OLMo, get_model_preset
+from olmo_core.model import FeedForwardConfig, ModelConfig, get_model_preset
 from olmo_core.model.config import ConfigError
 
 
@@ -21,7 +21,7 @@ def _tiny(**kw: object) -> ModelConfig:
 @pytest.mark.parametrize("preset", ["tiny", "tiny_olmo2"])
 def test_forward_is_causal(preset: str) -> None:
     torch.manual_seed(0)
-    model = OLMo(get_model_preset(preset))
+    model = get_model_preset(preset).build()
     x = torch.randint(0, 50280, (2, 12))
     y = x.clone()
     y[:, 8:] = torch.randint(0, 50280, (2, 4))
@@ -38,7 +38,7 @@ def test_doc_ids_make_packed_documents_independent(olmo2: bool) -> None:
     relative, so this holds without resetting positions at the boundary."""
     cfg = get_model_preset("tiny_olmo2" if olmo2 else "tiny")
     torch.manual_seed(1)
-    model = OLMo(cfg.replace(n_kv_heads=2))
+    model = cfg.replace(n_kv_heads=2).build()
     a, b = torch.randint(0, 50280, (1, 7)), torch.randint(0, 50280, (1, 9))
     packed = torch.cat([a, b], dim=1)
     doc_ids = torch.tensor([[0] * 7 + [1] * 9])
@@ -53,7 +53,7 @@ def test_doc_ids_make_packed_documents_independent(olmo2: bool) -> None:
 
 def test_position_ids_restart_matches_separate_documents() -> None:
     torch.manual_seed(2)
-    model = OLMo(_tiny())
+    model = _tiny().build()
     a, b = torch.randint(0, 300, (1, 5)), torch.randint(0, 300, (1, 6))
     pos = torch.tensor([list(range(5)) + list(range(6))])
     with torch.no_grad():
@@ -89,7 +89,7 @@ class AuxFeedForward(nn.Module):
 def test_plugged_feed_forward_aux_loss_reaches_the_loss() -> None:
     cfg = _tiny(feed_forward=FeedForwardConfig(target=f"{__name__}:AuxFeedForward", options={"weight": 0.25}))
     torch.manual_seed(3)
-    model = OLMo(cfg)
+    model = cfg.build()
     assert all(isinstance(b.feed_forward, AuxFeedForward) for b in model.blocks)
     check_feed_forward(model.blocks[0].feed_forward, 64)
     x = torch.randint(0, 300, (2, 10))
@@ -116,28 +116,28 @@ def test_plugged_feed_forward_aux_loss_reaches_the_loss() -> None:
 
 
 def test_dense_model_has_no_auxiliary_losses() -> None:
-    model = OLMo(_tiny())
+    model = _tiny().build()
     model(torch.zeros(1, 3, dtype=torch.long))
     assert model.pop_auxiliary_losses() == {} and model.pop_metrics() == {}
 
 
 def test_bad_feed_forward_target_names_the_field() -> None:
     with pytest.raises(ConfigError, match="model.feed_forward.target"):
-        OLMo(_tiny(feed_forward=FeedForwardConfig(target="no_such_module_xyz:Thing")))
+        _tiny(feed_forward=FeedForwardConfig(target="no_such_module_xyz:Thing")).build()
     with pytest.raises(ConfigError, match="model.feed_forward.target"):
-        OLMo(_tiny(feed_forward=FeedForwardConfig(target="nonsense")))
+        _tiny(feed_forward=FeedForwardConfig(target="nonsense")).build()
 
 
 def test_meta_build_then_materialize_is_deterministic_and_tied() -> None:
     cfg = _tiny()
     with torch.device("meta"):
-        model = OLMo(cfg)
+        model = cfg.build()
     assert model.embeddings.weight.is_meta
     model.to_empty(device="cpu")
     assert model.lm_head.weight is model.embeddings.weight
     model.init_weights(seed=7)
     assert model.lm_head.weight is model.embeddings.weight
-    ref = OLMo(cfg)
+    ref = cfg.build()
     ref.init_weights(seed=7)
     for (n, p), (_, q) in zip(model.state_dict().items(), ref.state_dict().items()):
         assert torch.equal(p, q), n
@@ -146,20 +146,20 @@ def test_meta_build_then_materialize_is_deterministic_and_tied() -> None:
 
 
 def test_gqa_and_clip_qkv_run() -> None:
-    model = OLMo(_tiny(n_kv_heads=1, clip_qkv=0.5))
+    model = _tiny(n_kv_heads=1, clip_qkv=0.5).build()
     assert model.blocks[0].attention.w_k.weight.shape == (16, 64)
     assert torch.isfinite(model(torch.randint(0, 300, (2, 6)))).all()
 
 
 def test_language_model_attributes() -> None:
-    model = OLMo(get_model_preset("tiny"))
+    model = get_model_preset("tiny").build()
     assert (model.vocab_size, model.max_sequence_length, model.eos_token_id) == (50280, 2048, 50279)
 
 
 @pytest.mark.parametrize("preset", ["tiny", "tiny_olmo2"])
 def test_bfloat16_forward_tracks_float32(preset: str) -> None:
     torch.manual_seed(4)
-    model = OLMo(get_model_preset(preset).replace(d_model=64, mlp_hidden_size=128))
+    model = get_model_preset(preset).replace(d_model=64, mlp_hidden_size=128).build()
     x = torch.randint(0, 50280, (1, 16))
     with torch.no_grad():
         ref = model(x, doc_ids=torch.tensor([[0] * 6 + [1] * 10]))

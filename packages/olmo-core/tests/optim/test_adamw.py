@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from olmo_core.optim.adamw import OptimConfig, build_optimizer, param_groups
+from olmo_core.optim.adamw import OptimConfig, param_groups
 
 
 class Toy(nn.Module):
@@ -27,7 +27,7 @@ def test_no_decay_on_embeddings_norms_biases_and_tied_weights_once() -> None:
 
 def test_optimizer_uses_olmo_settings_and_decays_only_matrices() -> None:
     model = Toy()
-    opt = build_optimizer(model, OptimConfig(lr=0.1, weight_decay=0.5))
+    opt = OptimConfig(lr=0.1, weight_decay=0.5).build(model)
     assert opt.defaults["betas"] == (0.9, 0.95) and opt.defaults["eps"] == 1e-5
     before_emb = model.embeddings.weight.detach().clone()
     before_proj = model.proj.weight.detach().clone()

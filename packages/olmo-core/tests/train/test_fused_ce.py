@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as F
 from trainer_testlib import small_config
 
-from olmo_core.model.transformer import OLMo
 from olmo_core.train.fused_ce import linear_cross_entropy_sum
 from olmo_core.train.loss import IGNORE_INDEX, LanguageModelingLoss, accepts_head_fn
 
@@ -82,7 +81,7 @@ def test_lm_loss_fused_equals_plain_on_the_model(tied: bool, mult: float | None)
     batch = {"input_ids": ids, "labels": labels, "doc_ids": doc_ids}
     outs, grads = [], []
     for fused in (True, False):
-        model = OLMo(cfg)
+        model = cfg.build()
         model.init_weights(0)
         assert (model.lm_head.weight is model.embeddings.weight) == tied
         out = LanguageModelingLoss(z_loss_multiplier=mult, fused=fused, chunk_rows=16)(model, batch)
@@ -90,7 +89,7 @@ def test_lm_loss_fused_equals_plain_on_the_model(tied: bool, mult: float | None)
         outs.append(out)
         grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
     # Independent of LanguageModelingLoss: plain F.cross_entropy on the model's own logits.
-    model = OLMo(cfg)
+    model = cfg.build()
     model.init_weights(0)
     logits = model(ids, doc_ids=doc_ids).float().reshape(-1, cfg.embedding_size)
     ref = F.cross_entropy(logits, labels.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum")
@@ -116,7 +115,7 @@ def test_models_without_head_fn_take_the_plain_path() -> None:
             return self.table(input_ids)
 
     model = Bigram()
-    assert not accepts_head_fn(model) and accepts_head_fn(OLMo(small_config()))
+    assert not accepts_head_fn(model) and accepts_head_fn(small_config().build())
     ids = torch.tensor([[1, 2, 3]])
     labels = torch.tensor([[2, 3, IGNORE_INDEX]])
     out = LanguageModelingLoss()(model, {"input_ids": ids, "labels": labels})

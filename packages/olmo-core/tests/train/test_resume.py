@@ -16,8 +16,7 @@ from olmo_core.train.callbacks.metrics_jsonl import read_metrics
 
 KILLER = textwrap.dedent("""
     import os, signal, sys
-    from olmo_core.config.load import compose_run_config, to_objects
-    from olmo_core.train.build import build_trainer
+    from olmo_core.config.load import run_preset
     from olmo_core.train.callbacks.base import TrainerCallback
 
     class KillAt(TrainerCallback):
@@ -27,7 +26,7 @@ KILLER = textwrap.dedent("""
             if state.step == int(sys.argv[1]):
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    build_trainer(to_objects(compose_run_config("tiny", sys.argv[2:])), extra_callbacks=[KillAt()]).fit()
+    run_preset("tiny", sys.argv[2:]).build(extra_callbacks=[KillAt()]).fit()
 """)
 
 

@@ -8,7 +8,8 @@ import torch
 
 from olmo_core.model.config import ModelConfig
 from olmo_core.model.transformer import OLMo
-from olmo_core.optim.adamw import OptimConfig, build_optimizer
+from olmo_core.optim.adamw import OptimConfig
+from olmo_core.optim.scheduler import SchedulerConfig
 from olmo_core.train.loss import LanguageModelingLoss
 from olmo_core.train.trainer import Trainer, TrainerConfig
 
@@ -37,16 +38,17 @@ def small_config() -> ModelConfig:
 
 
 def small_model(seed: int = 0) -> OLMo:
-    model = OLMo(small_config())
+    model = small_config().build()
     model.init_weights(seed)
     return model
 
 
 def make_trainer(model: torch.nn.Module, steps: list, tmp_path, *, loss_fn=None, **cfg: Any) -> Trainer:  # type: ignore[no-untyped-def]
-    optim_cfg = OptimConfig(lr=1e-2, warmup_steps=0, scheduler="constant", max_grad_norm=cfg.pop("max_grad_norm", None))
+    optim_cfg = OptimConfig(lr=1e-2, scheduler=SchedulerConfig(name="constant", warmup_steps=0),
+                            max_grad_norm=cfg.pop("max_grad_norm", None))
     cfg.setdefault("resume", "none")
     tcfg = TrainerConfig(run_dir=str(tmp_path), max_steps=len(steps), callbacks={}, **cfg)
-    return Trainer(model=model, optimizer=build_optimizer(model, optim_cfg), loss_fn=loss_fn or LanguageModelingLoss(),
+    return Trainer(model=model, optimizer=optim_cfg.build(model), loss_fn=loss_fn or LanguageModelingLoss(),
                    loader=ListLoader(steps), cfg=tcfg, optim_cfg=optim_cfg)
 
 

@@ -1,13 +1,12 @@
-"""``open-instruct``: the command line. Subcommands live in ``open_instruct.commands.<name>`` and are
-imported only when run, so ``--help`` stays instant.
-
-Each command module defines ``add_arguments(parser)`` and ``run(args) -> int``."""
+"""``open-instruct``: the command line. Subcommands live in ``open_instruct.commands.<name>``,
+dispatched by olmo-core's :func:`olmo_core.dispatch.run_cli` (imported only when run, so ``--help``
+stays instant; bad input exits 2 with one message)."""
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
+
+from olmo_core.dispatch import run_cli
 
 #: name -> (module, one-line help). A command is listed here once its module exists.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -22,17 +21,6 @@ EPILOG = """examples:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="open-instruct", description="Adapt OLMo models: supervised fine-tuning and preference tuning (DPO).",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (_module, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text, add_help=False)
-    return parser
-
-
 def _version() -> str:
     from open_instruct import __version__
 
@@ -40,20 +28,8 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    if not argv or argv[0] not in COMMANDS:
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-        return 0
-    name = argv[0]
-    module = importlib.import_module(COMMANDS[name][0])
-    sub = argparse.ArgumentParser(prog=f"open-instruct {name}", description=COMMANDS[name][1],
-                                  epilog=getattr(module, "EPILOG", None),
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    module.add_arguments(sub)
-    return int(module.run(sub.parse_args(argv[1:])) or 0)
+    return run_cli("open-instruct", "Adapt OLMo models: supervised fine-tuning and preference tuning (DPO).",
+                   COMMANDS, argv, version=_version, epilog=EPILOG)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from olmo_core.fileio import atomic_path
 from open_instruct.data.packing import collate, pack_dataset
 from open_instruct.data.tokenize import TokenizedData
 from open_instruct.logprobs import model_sequence_logprobs
@@ -97,8 +97,7 @@ def reference_logps(model: torch.nn.Module, data: TokenizedData, cache_dir: str 
                                   pad_id=pad_id, progress=progress)
     ref.key = key
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.npz")
-    np.savez(tmp, sums=ref.sums, counts=ref.counts)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, sums=ref.sums, counts=ref.counts)
     log(f"reference log-probs of {data.num_sequences} sequences -> {path}")
     return ref

@@ -49,18 +49,11 @@ class ChatTokenizer:
 
 
 def load_tokenizer(path: str | Path | None = None) -> ChatTokenizer:
-    """The OLMo tokenizer: olmo-core's shipped copy by default, or a ``tokenizer.json`` at ``path``."""
-    if path is None:
-        from olmo_core.tokenizer import load_olmo_tokenizer
+    """The OLMo tokenizer: olmo-core's shipped copy by default, or a ``tokenizer.json`` (or a folder
+    holding one) at ``path``, read by olmo-core's loader."""
+    from olmo_core.tokenizer import load_olmo_tokenizer
 
-        tokenizer = load_olmo_tokenizer()
-    else:
-        p = Path(path)
-        if p.is_dir():
-            p = p / "tokenizer.json"
-        if not p.is_file():
-            raise FileNotFoundError(f"tokenizer file not found: {p}")
-        tokenizer = Tokenizer.from_file(str(p))
+    tokenizer = load_olmo_tokenizer(path, check_ids=path is None)
     eos = tokenizer.token_to_id("<|endoftext|>")
     if eos is None:
         raise ValueError("tokenizer has no <|endoftext|> token; the OLMo chat template needs it")

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from olmo_core.optim.adamw import OptimConfig
+from olmo_core.optim.scheduler import SchedulerConfig
 from olmo_core.train.trainer import Trainer, TrainerConfig
 from open_instruct.data.cache import load_tokenized
 from open_instruct.ref_cache import reference_logps
@@ -22,7 +23,8 @@ def one_step(model, loss_fn, loader, run_dir) -> tuple[dict, dict[str, torch.Ten
     opt = torch.optim.SGD(model.parameters(), lr=1.0)
     cfg = TrainerConfig(run_dir=str(run_dir), max_steps=1, resume="none", digest_batches=False, callbacks={})
     trainer = Trainer(model=model, optimizer=opt, loss_fn=loss_fn, loader=loader, cfg=cfg,
-                      optim_cfg=OptimConfig(lr=1.0, warmup_steps=0, scheduler="constant", max_grad_norm=None))
+                      optim_cfg=OptimConfig(lr=1.0, scheduler=SchedulerConfig(name="constant", warmup_steps=0),
+                                            max_grad_norm=None))
     metrics = trainer.fit()
     return metrics, {k: before[k] - v.detach() for k, v in model.named_parameters()}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import warnings
@@ -14,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from olmo_core.checkpoint.manifest import write_json_atomic, write_manifest
+from olmo_core.checkpoint.manifest import write_manifest
 from olmo_core.checkpoint.train_state import (
     load_model_weights,
     load_train_state,
@@ -22,6 +21,7 @@ from olmo_core.checkpoint.train_state import (
     save_train_state,
 )
 from olmo_core.distributed.utils import barrier, broadcast_object, get_rank
+from olmo_core.fileio import commit, write_json_atomic
 from olmo_core.interfaces import InterfaceError, validate_checkpoint
 
 STEP_DIR = re.compile(r"^step(\d+)$")
@@ -83,11 +83,9 @@ class CheckpointManager:
         save_train_state(tmp, model=model, optimizer=optimizer, trainer_state=trainer_state)
         barrier()
         if get_rank() == 0:
-            write_json_atomic(tmp / "config.json", config)
+            write_json_atomic(tmp / "config.json", config, sort_keys=True)
             write_manifest(tmp, step, self.sharded)
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
+            commit(tmp, final)
             self.prune()
         barrier()
         return final

@@ -5,7 +5,6 @@ renamed into place when complete (``docs/interfaces.md``, contract "Checkpoint")
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from olmo_core.fileio import atomic_path, write_json_atomic
 from olmo_core.interfaces import CheckpointManifest, InterfaceError, file_sha256, validate_checkpoint
 from olmo_core.model.config import ModelConfig
 from olmo_core.model.transformer import OLMo
@@ -22,19 +22,6 @@ WEIGHTS_FILE = "model.safetensors"
 MANIFEST_FILE = "manifest.json"
 # Wrappers applied from outside (activation checkpointing, torch.compile, DDP) rename parameters.
 _WRAPPER_PREFIXES = ("_checkpoint_wrapped_module.", "_orig_mod.", "module.")
-
-
-def _tmp(path: Path) -> Path:
-    return path.with_name(f"{path.name}.tmp-{os.getpid()}")
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    tmp = _tmp(path)
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _unwrapped_name(name: str) -> str:
@@ -91,7 +78,7 @@ def write_manifest(path: Path, *, step: int, sharded: bool) -> CheckpointManifes
         if p.is_file() and p.name != MANIFEST_FILE and ".tmp-" not in p.name:
             files[p.relative_to(path).as_posix()] = {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
     manifest = CheckpointManifest(step=step, files=files, sharded=sharded)
-    _write_json(path / MANIFEST_FILE, manifest.to_json())
+    write_json_atomic(path / MANIFEST_FILE, manifest.to_json())
     return manifest
 
 
@@ -106,10 +93,9 @@ def save_model_checkpoint(model: nn.Module, path: str | Path, *, step: int = 0,
     (path / MANIFEST_FILE).unlink(missing_ok=True)
     cfg = model_config_of(model)
     config = {**dict(extra_config or {}), "model": cfg.to_dict()}
-    _write_json(path / CONFIG_FILE, config)
-    tmp = _tmp(path / WEIGHTS_FILE)
-    save_file(model_state_for_save(model), str(tmp), metadata={"format": "pt"})
-    os.replace(tmp, path / WEIGHTS_FILE)
+    write_json_atomic(path / CONFIG_FILE, config)
+    with atomic_path(path / WEIGHTS_FILE) as tmp:
+        save_file(model_state_for_save(model), str(tmp), metadata={"format": "pt"})
     write_manifest(path, step=step, sharded=False)
     return path
 
@@ -145,16 +131,14 @@ def load_model_checkpoint(path: str | Path, device: str | torch.device = "cpu", 
         # Sharded (torch.distributed.checkpoint) weights of a training checkpoint, read in one process.
         from olmo_core.checkpoint.train_state import load_sharded_weights
 
-        with torch.device("meta"):
-            model = OLMo(cfg)
+        model = cfg.build(init_device="meta")
         model.to_empty(device=device)
         model.tie_weights()
         load_sharded_weights(model, path / "model")
         if dtype is not None:
             model.to(dtype=dtype)
         return model
-    with torch.device("meta"):
-        model = OLMo(cfg)
+    model = cfg.build(init_device="meta")
     load_model_state(model, load_file(str(path / WEIGHTS_FILE), device=str(device)), source=str(path / WEIGHTS_FILE),
                      assign=True)
     if dtype is not None:

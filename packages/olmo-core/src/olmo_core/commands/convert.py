@@ -51,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"wrote olmo-core checkpoint {out}")
     else:
         from olmo_core.checkpoint.model_io import save_model_checkpoint
-        from olmo_core.model import OLMo, get_model_preset
+        from olmo_core.model import get_model_preset
 
-        model = OLMo(get_model_preset(args.preset))
+        model = get_model_preset(args.preset).build()
         model.init_weights(seed=args.seed)
         out = save_model_checkpoint(model, args.out)
         console.print(f"wrote {args.preset} checkpoint {out} ({model.num_params():,} parameters)")

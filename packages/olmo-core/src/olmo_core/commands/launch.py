@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from olmo_core.config.load import compose_run_config, to_objects
+    from olmo_core.config.load import run_preset
+    from olmo_core.fileio import write_atomic
     from olmo_core.launch.slurm import render_slurm
 
     cluster_overrides = [f"cluster={args.cluster}"]
@@ -34,15 +35,11 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None:
             cluster_overrides.append(f"cluster.{key}={value}")
-    cfg = to_objects(compose_run_config(args.preset, cluster_overrides + list(args.overrides)))
+    cfg = run_preset(args.preset, cluster_overrides + list(args.overrides))
     extra = [o for o in cluster_overrides[1:]] + list(args.overrides)
     script = render_slurm(cfg.cluster, args.preset, extra, job_name=args.job_name)
     if args.output:
-        out = Path(args.output)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(script)
-        tmp.replace(out)
-        print(f"wrote {out}")
+        print(f"wrote {write_atomic(Path(args.output), script)}")
     else:
         print(script, end="")
     return 0

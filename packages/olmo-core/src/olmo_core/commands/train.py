@@ -32,9 +32,8 @@ def run(args: argparse.Namespace) -> int:
         print(OmegaConf.to_yaml(cfg))
         return 0
     from olmo_core.distributed.utils import destroy_distributed
-    from olmo_core.train.build import build_trainer
 
-    trainer = build_trainer(to_objects(cfg))
+    trainer = to_objects(cfg).build()
     try:
         trainer.fit()
     finally:

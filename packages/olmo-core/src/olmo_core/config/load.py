@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
 from olmo_core.config.presets import PRESETS
+from olmo_core.config.schema import RunConfig
+
+T = TypeVar("T")
 
 
 def compose_run_config(preset: str = "tiny", overrides: list[str] | None = None) -> DictConfig:
@@ -24,11 +28,23 @@ def compose_run_config(preset: str = "tiny", overrides: list[str] | None = None)
     return cfg
 
 
+def run_preset(preset: str = "tiny", overrides: list[str] | None = None) -> RunConfig:
+    """The typed run config of a preset, with ``key=value`` overrides."""
+    return to_objects(compose_run_config(preset, overrides))
+
+
+def config_from_dict(schema: type[T], data: Mapping[str, Any] | DictConfig) -> T:
+    """A typed ``schema`` instance from its plain-dict form (``dataclasses.asdict``, a ``config.json``),
+    type-checked field by field; an unknown key is an error that names it."""
+    base = OmegaConf.structured(schema)
+    if "defaults" in base:
+        base.defaults = []
+    return OmegaConf.to_object(OmegaConf.merge(base, data))  # type: ignore[return-value]
+
+
 def load_run_config(path: str | Path, overrides: list[str] | None = None) -> DictConfig:
     """A run config saved as JSON/YAML (``config.json`` of a checkpoint, or ``<run_dir>/config.yaml``),
     with overrides applied as dotted keys."""
-    from olmo_core.config.schema import RunConfig
-
     path = Path(path)
     if path.is_dir():
         for name in ("config.yaml", "config.json"):

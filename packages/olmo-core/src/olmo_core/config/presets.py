@@ -15,26 +15,28 @@ from olmo_core.config.schema import ClusterConfig, RunConfig, _defaults
 from olmo_core.data.loader import DataConfig
 from olmo_core.distributed.parallelize import ParallelConfig
 from olmo_core.optim.adamw import OptimConfig
+from olmo_core.optim.scheduler import SchedulerConfig
 from olmo_core.train.trainer import TrainerConfig
 
 OLMO_BATCH = 2048  # instances
 OLMO_SEQ = 2048
 
+# Each preset sets only what differs from its dataclass's defaults (OLMo-1B's optimizer and schedule,
+# the tiny CPU data shape, keep the last 2 checkpoints); the schedule's t_max defaults to max_steps.
 DATA = {
-    "tiny": DataConfig(seq_len=64, global_batch_size=8, micro_batch_size=4),
-    "olmo_pretrain": DataConfig(seq_len=OLMO_SEQ, global_batch_size=OLMO_BATCH, micro_batch_size=4, num_workers=4),
+    "tiny": DataConfig(),
+    "olmo_pretrain": DataConfig(seq_len=OLMO_SEQ, global_batch_size=OLMO_BATCH, num_workers=4),
 }
 
 OPTIM = {
-    "tiny": OptimConfig(lr=3e-3, warmup_steps=5, warmup_start_factor=0.1, alpha_f=0.1, weight_decay=0.1),
-    "olmo_1b": OptimConfig(lr=4e-4, warmup_steps=2000, warmup_start_factor=0.1, alpha_f=0.1, t_max=739_328,
-                           max_grad_norm=1.0),
-    "olmo_7b": OptimConfig(lr=3e-4, warmup_steps=5000, warmup_start_factor=0.1, alpha_f=0.1, t_max=476_837,
-                           max_grad_norm=1.0, clip_warmup_steps=1000, clip_warmup_factor=10.0),
+    "tiny": OptimConfig(lr=3e-3, scheduler=SchedulerConfig(warmup_steps=5)),
+    "olmo_1b": OptimConfig(),
+    "olmo_7b": OptimConfig(lr=3e-4, scheduler=SchedulerConfig(warmup_steps=5000), clip_warmup_steps=1000,
+                           clip_warmup_factor=10.0),
 }
 
 TRAINER = {
-    "tiny": TrainerConfig(run_dir="runs/tiny", max_steps=50, checkpoint=CheckpointConfig(every=25, keep_last=2)),
+    "tiny": TrainerConfig(checkpoint=CheckpointConfig(every=25)),
     "olmo_1b": TrainerConfig(run_dir="runs/olmo_1b", max_steps=739_328,
                              checkpoint=CheckpointConfig(every=1000, keep_last=3, permanent_every=10_000)),
     "olmo_7b": TrainerConfig(run_dir="runs/olmo_7b", max_steps=476_837,

@@ -1,26 +1,26 @@
-"""The run config schema: one dataclass per group, composed by :class:`RunConfig`."""
+"""The run config schema: one dataclass per group, composed by :class:`RunConfig`, whose
+:meth:`RunConfig.build` is the pretraining trainer.
+
+``config/`` is the top layer of olmo-core: it composes the model, data, optimizer, loss and trainer
+configs, each of which builds its own object; nothing below it imports it."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from omegaconf import MISSING
 
 from olmo_core.data.loader import DataConfig
 from olmo_core.distributed.parallelize import ParallelConfig
+from olmo_core.distributed.utils import get_rank, get_world_size, init_distributed
 from olmo_core.model.config import ModelConfig
 from olmo_core.optim.adamw import OptimConfig
-from olmo_core.train.trainer import TrainerConfig
-
-
-@dataclass
-class LossConfig:
-    """``name`` of a registered loss (:data:`olmo_core.train.loss.LOSSES`); ``z_loss_multiplier``
-    (e.g. 1e-4) adds the z-loss, ``null`` leaves it out."""
-
-    name: str = "lm"
-    z_loss_multiplier: float | None = None
+from olmo_core.train.loss import LossConfig
+from olmo_core.train.trainer import Trainer, TrainerConfig
 
 
 @dataclass
@@ -58,3 +58,26 @@ class RunConfig:
     parallel: ParallelConfig = field(default_factory=ParallelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     init_seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form written to ``config.json`` and into checkpoints."""
+        d = dataclasses.asdict(self)
+        d.pop("defaults", None)
+        return d
+
+    def build(self, *, extra_callbacks: Sequence[Any] = ()) -> Trainer:
+        """The pretraining trainer: process group, model (initialized from ``init_seed``, then
+        parallelized), optimizer, loader, loss and callbacks, each built by its own config."""
+        device = init_distributed()
+        torch.manual_seed(self.trainer.seed)
+        model = self.parallel.build(self.model, device, init_seed=self.init_seed)
+        loader = self.data.build(rank=get_rank(), world_size=get_world_size(), max_steps=self.trainer.max_steps,
+                                 expect_eos_id=self.model.eos_token_id)
+        vocab = loader.source.dataset.vocab_size
+        if vocab > self.model.embedding_size:
+            raise ValueError(f"{self.data.paths}: token vocabulary {vocab} exceeds model.embedding_size "
+                             f"{self.model.embedding_size}")
+        return self.trainer.build(model=model, optimizer=self.optim.build(model), loss_fn=self.loss.build(),
+                                  loader=loader, optim_cfg=self.optim, parallel_cfg=self.parallel, device=device,
+                                  run_config=self.to_dict(), seq_len=self.data.seq_len,
+                                  extra_callbacks=extra_callbacks)

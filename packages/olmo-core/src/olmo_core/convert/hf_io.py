@@ -9,8 +9,6 @@ place for (tokenizer vocabulary size, init scheme)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +21,15 @@ from olmo_core.checkpoint.model_io import (
     save_model_checkpoint,
 )
 from olmo_core.convert.registry import State, converter_for_config, converter_for_model_type
+from olmo_core.fileio import atomic_path
 from olmo_core.model.config import ModelConfig
-from olmo_core.model.transformer import OLMo
 from olmo_core.tokenizer import (
     OLMO_EOS_ID,
     OLMO_EOS_TOKEN,
     OLMO_PAD_TOKEN,
     OLMO_VOCAB_SIZE,
     default_tokenizer_path,
+    load_olmo_tokenizer,
 )
 
 OLMO_CORE_KEY = "olmo_core_model_config"
@@ -58,9 +57,7 @@ def _write_tokenizer(out: Path, cfg: ModelConfig, tokenizer: str | Path | None) 
     if path.is_dir():
         path = path / "tokenizer.json"
     transformers = _import_transformers()
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(path))
+    tok = load_olmo_tokenizer(path, check_ids=False)
     eos, pad = tok.id_to_token(cfg.eos_token_id), tok.id_to_token(cfg.pad_token_id)
     fast = transformers.PreTrainedTokenizerFast(tokenizer_file=str(path), eos_token=eos or OLMO_EOS_TOKEN,
                                                 pad_token=pad or OLMO_PAD_TOKEN)
@@ -87,18 +84,14 @@ def to_hf(checkpoint_dir: str | Path, out_dir: str | Path, *, tokenizer: str | P
     except ValueError as e:
         raise ValueError(f"{checkpoint_dir}: {e}") from e
     dtype = str(next(iter(hf_state.values())).dtype).removeprefix("torch.")
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     hf_config = transformers.AutoConfig.for_model(conv.model_type, **conv.hf_config(cfg),
                                                   **{OLMO_CORE_KEY: cfg.to_dict()})
     hf_config.dtype = dtype
-    hf_config.save_pretrained(str(tmp))
-    save_file(hf_state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
-    _write_tokenizer(tmp, cfg, tokenizer)
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        tmp.mkdir(parents=True)
+        hf_config.save_pretrained(str(tmp))
+        save_file(hf_state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        _write_tokenizer(tmp, cfg, tokenizer)
     return out
 
 
@@ -128,9 +121,7 @@ def _tokenizer_vocab_size(hf_dir: Path) -> int | None:
     path = hf_dir / "tokenizer.json"
     if not path.is_file():
         return None
-    from tokenizers import Tokenizer
-
-    return Tokenizer.from_file(str(path)).get_vocab_size(with_added_tokens=True)
+    return load_olmo_tokenizer(path, check_ids=False).get_vocab_size(with_added_tokens=True)
 
 
 def hf_model_config(hf_dir: str | Path) -> ModelConfig:
@@ -163,8 +154,7 @@ def from_hf(hf_dir: str | Path, out_dir: str | Path, *, step: int = 0) -> Path:
         state = conv.from_hf_state(cfg, read_hf_weights(hf_dir))
     except ValueError as e:
         raise ValueError(f"{hf_dir}: {e}") from e
-    with torch.device("meta"):
-        model = OLMo(cfg)
+    model = cfg.build(init_device="meta")
     load_model_state(model, state, source=str(hf_dir), assign=True)
     return save_model_checkpoint(model, out_dir, step=step,
                                  extra_config={"converted_from": {"hf_dir": str(hf_dir),

@@ -36,6 +36,15 @@ class DataConfig:
     #: Give the model per-document ids so attention stays inside documents of a packed instance.
     document_masking: bool = False
 
+    def build(self, *, rank: int = 0, world_size: int = 1, max_steps: int | None = None,
+              expect_eos_id: int | None = None) -> TokenBatchLoader:
+        """This rank's loader over the token arrays of ``paths`` (``max_steps``: default one epoch)."""
+        if not self.paths:
+            raise ValueError("data.paths is empty: give the tokenized dataset, e.g. data.paths=[out/tokens]")
+        ds = TokenDataset(list(self.paths), expect_eos_id=expect_eos_id)
+        return TokenBatchLoader(InstanceSource(ds, self.seq_len, document_ids=self.document_masking), self,
+                                rank=rank, world_size=world_size, max_steps=max_steps)
+
 
 def collate(examples: list[dict[str, np.ndarray]], indices: np.ndarray, positions: np.ndarray) -> dict[str, torch.Tensor]:
     batch = {k: torch.from_numpy(np.stack([e[k] for e in examples])) for k in examples[0]}
@@ -71,15 +80,6 @@ class TokenBatchLoader:
                              f"rank(s) x whole micro-batches of data.micro_batch_size={cfg.micro_batch_size}")
         self.total_steps = max_steps if max_steps is not None else self.order.batches_per_epoch
         self.batches_consumed = 0
-
-    @classmethod
-    def from_config(cls, cfg: DataConfig, *, rank: int = 0, world_size: int = 1, max_steps: int | None = None,
-                    expect_eos_id: int | None = None) -> TokenBatchLoader:
-        if not cfg.paths:
-            raise ValueError("data.paths is empty: give the tokenized dataset, e.g. data.paths=[out/tokens]")
-        ds = TokenDataset(list(cfg.paths), expect_eos_id=expect_eos_id)
-        return cls(InstanceSource(ds, cfg.seq_len, document_ids=cfg.document_masking), cfg, rank=rank,
-                   world_size=world_size, max_steps=max_steps)
 
     @property
     def tokens_per_step(self) -> int:

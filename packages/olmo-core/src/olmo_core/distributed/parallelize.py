@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from olmo_core.distributed.utils import get_world_size, is_distributed
+from olmo_core.model.config import ModelConfig
 
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
           "float16": torch.float16, "fp16": torch.float16}
@@ -47,6 +48,17 @@ class ParallelConfig:
     #: restrict scaled_dot_product_attention to these kernels (``flash``, ``efficient``, ``math``,
     #: ``cudnn``); ``null`` lets torch choose. LUMI leaves flash out.
     sdpa_backends: list[str] | None = None
+
+    def build(self, model_cfg: ModelConfig, device: torch.device, *, init_seed: int = 0) -> nn.Module:
+        """The model of ``model_cfg`` on this rank, parallelized as this config says.
+
+        Built on the meta device (no CPU copy, no throwaway init), materialized on ``device``,
+        initialized there from ``init_seed`` (so the weights are the same at any world size), then
+        sharded: FSDP frees the other ranks' shards at once."""
+        model = model_cfg.build(init_device="meta")
+        model.to_empty(device=device)
+        model.init_weights(init_seed)
+        return parallelize(model, self, device)
 
 
 def resolved_strategy(cfg: ParallelConfig) -> str:

@@ -4,12 +4,26 @@ It is registered as a hydra structured config (group ``model``) so runs override
 command line; :meth:`ModelConfig.to_dict` / :meth:`ModelConfig.from_dict` give the JSON form stored
 in checkpoints (``config.json["model"]``)."""
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 NORMS = ("layernorm", "rmsnorm")
 INITS = ("mitchell", "normal")
+
+#: The class :meth:`ModelConfig.build` constructs, registered by :func:`register_model_class` in
+#: ``olmo_core.model.transformer``. Python runs ``olmo_core/model/__init__.py`` (which imports the
+#: transformer) before any of its submodules, so it is there whenever a config is, without this module
+#: importing the model code that reads it (an import circle).
+MODEL_CLASSES: dict[str, type] = {}
+
+
+def register_model_class(name: str):  # type: ignore[no-untyped-def]
+    def wrap(cls: type) -> type:
+        MODEL_CLASSES[name] = cls
+        return cls
+    return wrap
 
 
 class ConfigError(ValueError):
@@ -99,6 +113,14 @@ class ModelConfig:
             raise ConfigError(f"model.feed_forward.target={self.feed_forward.target!r}: must be a registry "
                               "name or 'package.module:Class'")
         return self
+
+    def build(self, *, init_device: Any = None) -> Any:
+        """The OLMo model of this config. ``init_device``: where to build it (default: torch's
+        current default device); ``"meta"`` allocates nothing, for ``to_empty`` + ``init_weights``."""
+        import torch
+
+        with torch.device(init_device) if init_device is not None else contextlib.nullcontext():
+            return MODEL_CLASSES["olmo"](self)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -11,7 +11,7 @@ from torch import nn
 
 from olmo_core.interfaces import HasAuxiliaryLosses
 from olmo_core.model.attention import Attention, attention_mask
-from olmo_core.model.config import ModelConfig
+from olmo_core.model.config import ModelConfig, register_model_class
 from olmo_core.model.feed_forward import build_feed_forward
 from olmo_core.model.flops import flops_per_token
 from olmo_core.model.init import INIT_SCHEMES
@@ -43,8 +43,9 @@ class TransformerBlock(nn.Module):
         return x + self.feed_forward(self.feed_forward_norm(x))
 
 
+@register_model_class("olmo")
 class OLMo(nn.Module):
-    """``OLMo(config)``; ``forward(input_ids [B, T]) -> logits [B, T, embedding_size]``.
+    """``ModelConfig(...).build()`` (or ``OLMo(config)``); ``forward(input_ids [B, T]) -> logits [B, T, embedding_size]``.
 
     Meets olmo-eval's ``LanguageModel`` protocol structurally (``vocab_size``,
     ``max_sequence_length``, ``eos_token_id``). Built on a real device it is initialized at once;

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from olmo_core.optim.scheduler import SchedulerConfig
+
 
 @dataclass
 class OptimConfig:
-    """AdamW hyperparameters (OLMo-1 defaults) plus the schedule and clipping settings.
+    """AdamW hyperparameters (OLMo-1B's are the defaults), the learning-rate schedule
+    (:class:`SchedulerConfig`, built by the trainer once it knows ``max_steps``) and clipping.
 
-    ``scheduler`` names a registered schedule (see :mod:`olmo_core.optim.scheduler`)."""
+    ``OptimConfig(...).build(model)`` is the optimizer."""
 
     lr: float = 4e-4
     betas: tuple[float, float] = (0.9, 0.95)
@@ -20,15 +23,26 @@ class OptimConfig:
     weight_decay: float = 0.1
     decay_embeddings: bool = False
     fused: bool | None = None
-    scheduler: str = "linear_with_warmup"
-    warmup_steps: int = 2000
-    warmup_start_factor: float = 0.1
-    alpha_f: float = 0.1
-    t_max: int | None = None
-    final_anneal_steps: int = 0
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     max_grad_norm: float | None = 1.0
     clip_warmup_steps: int = 0
     clip_warmup_factor: float = 1.0
+
+    def build(self, model: nn.Module) -> torch.optim.AdamW:
+        """AdamW over ``model``'s parameters in OLMo's two groups (:func:`param_groups`), fused where
+        the parameters allow it."""
+        groups = param_groups(model, self.weight_decay, decay_embeddings=self.decay_embeddings)
+        for g in groups:
+            g.pop("param_names")
+            g["initial_lr"] = self.lr
+        kwargs = {}
+        if self.fused is not None:
+            kwargs["fused"] = self.fused
+        elif _fused_ok(groups):
+            kwargs["fused"] = True
+        else:
+            kwargs["foreach"] = True
+        return torch.optim.AdamW(groups, lr=self.lr, betas=tuple(self.betas), eps=self.eps, **kwargs)
 
 
 def _is_norm(module: nn.Module) -> bool:
@@ -59,21 +73,6 @@ def param_groups(model: nn.Module, weight_decay: float, *, decay_embeddings: boo
     groups = [{"params": decay, "weight_decay": weight_decay, "name": "decay", "param_names": decay_names},
               {"params": no_decay, "weight_decay": 0.0, "name": "no_decay", "param_names": no_decay_names}]
     return [g for g in groups if g["params"]]
-
-
-def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.AdamW:
-    groups = param_groups(model, cfg.weight_decay, decay_embeddings=cfg.decay_embeddings)
-    for g in groups:
-        g.pop("param_names")
-        g["initial_lr"] = cfg.lr
-    kwargs = {}
-    if cfg.fused is not None:
-        kwargs["fused"] = cfg.fused
-    elif _fused_ok(groups):
-        kwargs["fused"] = True
-    else:
-        kwargs["foreach"] = True
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, **kwargs)
 
 
 def _fused_ok(groups: list[dict]) -> bool:

@@ -1,4 +1,5 @@
-"""Learning-rate schedules as pure functions of the step, in a registry filled by a decorator.
+"""Learning-rate schedules as pure functions of the step, in a registry filled by a decorator, and
+:class:`SchedulerConfig`, which builds the :class:`Scheduler` that applies one to an optimizer.
 
 Every schedule returns a factor of the peak learning rate. ``final_anneal_steps`` adds OLMo's final
 linear anneal to zero over the last steps on top of any schedule. A schedule has no state beyond
@@ -8,12 +9,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
-from olmo_core.optim.adamw import OptimConfig
 
-ScheduleFn = Callable[[int, OptimConfig, int], float]
+@dataclass
+class SchedulerConfig:
+    """``name`` of a registered schedule; linear warmup over ``warmup_steps`` from
+    ``warmup_start_factor`` x the peak lr, then decay to ``alpha_f`` x at ``t_max`` (default: the run's
+    ``max_steps``); ``final_anneal_steps`` anneals linearly to zero over the last steps. Defaults are
+    OLMo-1B's schedule."""
+
+    name: str = "linear_with_warmup"
+    warmup_steps: int = 2000
+    warmup_start_factor: float = 0.1
+    alpha_f: float = 0.1
+    t_max: int | None = None
+    final_anneal_steps: int = 0
+
+    def build(self, optimizer: torch.optim.Optimizer, max_steps: int) -> Scheduler:
+        return Scheduler(optimizer, self, max_steps)
+
+
+ScheduleFn = Callable[[int, SchedulerConfig, int], float]
 SCHEDULERS: dict[str, ScheduleFn] = {}
 
 
@@ -24,14 +43,14 @@ def register_scheduler(name: str) -> Callable[[ScheduleFn], ScheduleFn]:
     return wrap
 
 
-def _warmup(step: int, cfg: OptimConfig) -> float | None:
+def _warmup(step: int, cfg: SchedulerConfig) -> float | None:
     if cfg.warmup_steps > 0 and step < cfg.warmup_steps:
         return cfg.warmup_start_factor + (1.0 - cfg.warmup_start_factor) * step / cfg.warmup_steps
     return None
 
 
 @register_scheduler("linear_with_warmup")
-def linear_with_warmup(step: int, cfg: OptimConfig, t_max: int) -> float:
+def linear_with_warmup(step: int, cfg: SchedulerConfig, t_max: int) -> float:
     """Linear warmup from ``warmup_start_factor`` to 1, then linear decay to ``alpha_f`` at ``t_max``."""
     w = _warmup(step, cfg)
     if w is not None:
@@ -42,7 +61,7 @@ def linear_with_warmup(step: int, cfg: OptimConfig, t_max: int) -> float:
 
 
 @register_scheduler("cosine_with_warmup")
-def cosine_with_warmup(step: int, cfg: OptimConfig, t_max: int) -> float:
+def cosine_with_warmup(step: int, cfg: SchedulerConfig, t_max: int) -> float:
     w = _warmup(step, cfg)
     if w is not None:
         return w
@@ -52,22 +71,22 @@ def cosine_with_warmup(step: int, cfg: OptimConfig, t_max: int) -> float:
 
 
 @register_scheduler("constant_with_warmup")
-def constant_with_warmup(step: int, cfg: OptimConfig, t_max: int) -> float:
+def constant_with_warmup(step: int, cfg: SchedulerConfig, t_max: int) -> float:
     w = _warmup(step, cfg)
     return 1.0 if w is None else w
 
 
 @register_scheduler("constant")
-def constant(step: int, cfg: OptimConfig, t_max: int) -> float:
+def constant(step: int, cfg: SchedulerConfig, t_max: int) -> float:
     return 1.0
 
 
-def lr_factor(step: int, cfg: OptimConfig, max_steps: int) -> float:
+def lr_factor(step: int, cfg: SchedulerConfig, max_steps: int) -> float:
     """The factor of the peak lr at (0-based) ``step`` of a run of ``max_steps`` optimizer steps."""
     try:
-        fn = SCHEDULERS[cfg.scheduler]
+        fn = SCHEDULERS[cfg.name]
     except KeyError:
-        raise ValueError(f"optim.scheduler: unknown {cfg.scheduler!r}; registered: {sorted(SCHEDULERS)}") from None
+        raise ValueError(f"optim.scheduler.name: unknown {cfg.name!r}; registered: {sorted(SCHEDULERS)}") from None
     t_max = cfg.t_max or max_steps
     factor = fn(step, cfg, t_max)
     if cfg.final_anneal_steps > 0:
@@ -80,20 +99,21 @@ def lr_factor(step: int, cfg: OptimConfig, max_steps: int) -> float:
 
 
 class Scheduler:
-    """Sets every param group's ``lr`` for a step; ``initial_lr`` in a group overrides the peak lr."""
+    """Sets every param group's ``lr`` for a step: its ``initial_lr`` (else the optimizer's peak
+    ``lr``) times the schedule's factor. Built by :meth:`SchedulerConfig.build`."""
 
-    def __init__(self, optimizer: torch.optim.Optimizer, cfg: OptimConfig, max_steps: int) -> None:
+    def __init__(self, optimizer: torch.optim.Optimizer, cfg: SchedulerConfig, max_steps: int) -> None:
         self.optimizer, self.cfg, self.max_steps = optimizer, cfg, max_steps
+        self.peak_lr = float(optimizer.defaults["lr"])
 
     def set_step(self, step: int) -> float:
         factor = lr_factor(step, self.cfg, self.max_steps)
-        lr = self.cfg.lr * factor
         for group in self.optimizer.param_groups:
-            group["lr"] = group.get("initial_lr", self.cfg.lr) * factor
-        return lr
+            group["lr"] = group.get("initial_lr", self.peak_lr) * factor
+        return self.peak_lr * factor
 
     def state_dict(self) -> dict:
-        return {"scheduler": self.cfg.scheduler, "max_steps": self.max_steps}
+        return {"scheduler": self.cfg.name, "max_steps": self.max_steps}
 
     def load_state_dict(self, state: dict) -> None:
         # Schedules are pure functions of the step; a changed schedule on resume is allowed on purpose

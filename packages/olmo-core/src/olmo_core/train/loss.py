@@ -4,7 +4,7 @@ The extension point: a loss object is called as ``loss_fn(model, micro_batch) ->
 returns *sums* (not means). The trainer divides them by the number of targets in the whole global
 batch (all micro-batches, all ranks), which it learns up front from ``loss_fn.num_targets(micro_batch)``,
 so neither gradient accumulation nor the micro-batch size changes the result. Register a new loss
-with :func:`register_loss`; open-instruct's SFT and DPO losses are loss objects like these."""
+with :func:`register_loss` and select it with :class:`LossConfig`; open-instruct's SFT and DPO losses are loss objects like these."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -71,11 +71,18 @@ def register_loss(name: str) -> Callable[[Callable[..., LossFn]], Callable[..., 
     return wrap
 
 
-def build_loss(name: str, **options: Any) -> LossFn:
-    try:
-        return LOSSES[name](**options)
-    except KeyError:
-        raise ValueError(f"loss: unknown {name!r}; registered: {sorted(LOSSES)}") from None
+@dataclass
+class LossConfig:
+    """``name`` of a registered loss (:data:`LOSSES`); ``z_loss_multiplier`` (e.g. 1e-4) adds the
+    z-loss, ``null`` leaves it out. ``LossConfig(...).build()`` is the loss object."""
+
+    name: str = "lm"
+    z_loss_multiplier: float | None = None
+
+    def build(self) -> LossFn:
+        if self.name not in LOSSES:
+            raise ValueError(f"loss.name: unknown {self.name!r}; registered: {sorted(LOSSES)}")
+        return LOSSES[self.name](z_loss_multiplier=self.z_loss_multiplier)
 
 
 def accepts_head_fn(model: nn.Module) -> bool:

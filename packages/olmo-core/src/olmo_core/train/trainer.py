@@ -34,9 +34,11 @@ from olmo_core.distributed.parallelize import (
     unwrap,
 )
 from olmo_core.distributed.utils import all_gather_object, all_reduce_sum, get_rank, get_world_size
+from olmo_core.fileio import write_json_atomic
 from olmo_core.optim.adamw import OptimConfig
 from olmo_core.optim.clipping import clip_grad_norm, max_norm_at
-from olmo_core.optim.scheduler import Scheduler
+from olmo_core.train.callbacks import build_callback
+from olmo_core.train.callbacks.checkpointer import Checkpointer
 from olmo_core.train.loss import LossFn, count_targets
 from olmo_core.train.spikes import SpikeConfig, SpikeDetector
 
@@ -68,6 +70,32 @@ class TrainerConfig:
     callbacks: dict[str, dict[str, Any]] = field(default_factory=lambda: {
         "console": {}, "metrics_jsonl": {}, "speed": {}, "memory": {}, "gc": {}, "loss_plot": {}})
 
+    def build(self, *, model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, loader: BatchLoader,
+              optim_cfg: OptimConfig, parallel_cfg: ParallelConfig | None = None,
+              device: torch.device | None = None, run_config: dict[str, Any] | None = None,
+              seq_len: int | None = None, extra_callbacks: Sequence[Any] = ()) -> Trainer:
+        """The trainer with this config's callbacks (``speed`` gets ``seq_len``, ``wandb`` the run
+        config), the checkpointer and ``extra_callbacks``. ``run_config`` is written to
+        ``run_dir/config.json`` (rank 0) and into every checkpoint."""
+        callbacks = []
+        for name, options in self.callbacks.items():
+            if options is None:
+                continue
+            opts = dict(options)
+            if name == "speed":
+                opts.setdefault("seq_len", seq_len)
+            if name == "wandb":
+                opts.setdefault("config", run_config)
+            callbacks.append(build_callback(name, **opts))
+        callbacks.append(Checkpointer(every=self.checkpoint.every, save_at_end=self.checkpoint.save_at_end))
+        callbacks.extend(extra_callbacks)
+        if run_config is not None and get_rank() == 0:
+            Path(self.run_dir).mkdir(parents=True, exist_ok=True)
+            write_json_atomic(Path(self.run_dir) / "config.json", run_config)
+        return Trainer(model=model, optimizer=optimizer, loss_fn=loss_fn, loader=loader, cfg=self,
+                       optim_cfg=optim_cfg, parallel_cfg=parallel_cfg, device=device, callbacks=callbacks,
+                       run_config=run_config)
+
 
 def _to_device(batch: Mapping[str, Any], device: torch.device) -> dict[str, Any]:
     return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
@@ -84,7 +112,7 @@ class Trainer:
         self.cfg, self.optim_cfg = cfg, optim_cfg
         self.parallel_cfg = parallel_cfg or ParallelConfig(strategy="single", param_dtype="float32")
         self.device = device or torch.device("cpu")
-        self.scheduler = Scheduler(optimizer, optim_cfg, cfg.max_steps)
+        self.scheduler = optim_cfg.scheduler.build(optimizer, cfg.max_steps)
         self.spikes = SpikeDetector(cfg.spike)
         self.callbacks = sorted(callbacks, key=lambda c: getattr(c, "priority", 0))
         self.run_config = run_config or {}

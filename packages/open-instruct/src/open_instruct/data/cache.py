@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from olmo_core.interfaces import file_sha256
 from open_instruct.data.mixing import MixSource, MixStats, SourceStats, mix, mixed_ids
-from open_instruct.data.sources import Kind, file_sha256
+from open_instruct.data.sources import Kind
 from open_instruct.data.template import get_template
 from open_instruct.data.tokenize import TokenizedData, tokenize_dpo, tokenize_sft
 from open_instruct.tokenizer import ChatTokenizer

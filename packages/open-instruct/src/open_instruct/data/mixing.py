@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from open_instruct.data.sources import Kind, file_sha256, read_records
+from olmo_core.interfaces import file_sha256
+from open_instruct.data.sources import Kind, read_records
 
 _SPEC = re.compile(r"^(?P<path>.+?)(?::(?P<amount>\d+(?:\.\d+)?%|\d+))?$")
 

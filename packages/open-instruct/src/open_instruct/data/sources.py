@@ -6,7 +6,6 @@ preference file gives its ``prompt + chosen`` conversations."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Literal
@@ -64,9 +63,3 @@ def read_records(path: str | Path, kind: Kind, *, cache_dir: str | Path | None =
     return parse_records(load_rows(path, cache_dir=cache_dir), kind, where=str(path))
 
 
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

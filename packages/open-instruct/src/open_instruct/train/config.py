@@ -5,7 +5,7 @@ from after SFT), a run folder (its latest valid checkpoint) or, for experiments 
 model preset name (``tiny``). Batch sizes count
 *units*: SFT examples or DPO pairs; a micro-batch's units are packed into rows of
 ``data.max_length`` tokens. ``epochs`` and ``warmup_ratio`` set ``trainer.max_steps`` and
-``optim.warmup_steps`` when the run starts (as open-instruct does with ``num_train_epochs`` and
+``optim.scheduler.warmup_steps`` when the run starts (as open-instruct does with ``num_train_epochs`` and
 ``warmup_ratio``)."""
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from olmo_core.checkpoint.manager import CheckpointConfig
 from olmo_core.distributed.parallelize import ParallelConfig
 from olmo_core.optim.adamw import OptimConfig
+from olmo_core.optim.scheduler import SchedulerConfig
 from olmo_core.train.trainer import TrainerConfig
+from open_instruct.train.objectives import DPOLoss, SFTLoss
 
 SFT_DATA = "../shared/data/instruct/sft.jsonl.zst"
 DPO_DATA = "../shared/data/instruct/dpo.jsonl.zst"
@@ -60,6 +62,9 @@ class PreferenceConfig:
     #: rows per forward pass when computing the reference cache
     reference_rows_per_batch: int = 8
 
+    def build(self) -> DPOLoss:
+        return DPOLoss(self.loss, beta=self.beta, label_smoothing=self.label_smoothing, gamma=self.gamma)
+
 
 @dataclass
 class InstructRunConfig:
@@ -71,11 +76,15 @@ class InstructRunConfig:
     batch: BatchConfig = field(default_factory=BatchConfig)
     dpo: PreferenceConfig = field(default_factory=PreferenceConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(
-        lr=2e-5, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, warmup_start_factor=0.0, alpha_f=0.0,
-        max_grad_norm=None, warmup_steps=0))
+        lr=2e-5, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, max_grad_norm=None,
+        scheduler=SchedulerConfig(warmup_steps=0, warmup_start_factor=0.0, alpha_f=0.0)))
     trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(
         run_dir="runs/sft", max_steps=-1, callbacks={"console": {}, "metrics_jsonl": {}, "speed": {},
                                                      "loss_plot": {}},
         checkpoint=CheckpointConfig(every=1000, keep_last=1)))
     parallel: ParallelConfig = field(default_factory=lambda: ParallelConfig(param_dtype="float32"))
     meta_init: bool = False
+
+    def build_loss(self) -> SFTLoss | DPOLoss:
+        """The loss object of ``kind``: :class:`SFTLoss`, or the preference loss of ``dpo``."""
+        return SFTLoss() if self.kind == "sft" else self.dpo.build()

@@ -10,9 +10,7 @@ import dataclasses
 import functools
 import json
 import math
-import os
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -21,13 +19,10 @@ import torch
 from olmo_core.checkpoint.manager import CheckpointManager, latest_checkpoint
 from olmo_core.checkpoint.model_io import read_model_config
 from olmo_core.distributed.utils import barrier, get_rank, get_world_size, init_distributed, is_main_process
+from olmo_core.fileio import write_json_atomic
 from olmo_core.interfaces import CHECKPOINT_FORMAT_NAME
 from olmo_core.model.config import ModelConfig
 from olmo_core.model.presets import MODEL_PRESETS, get_model_preset
-from olmo_core.optim.adamw import build_optimizer
-from olmo_core.train.build import build_callbacks, build_model
-from olmo_core.train.callbacks.checkpointer import Checkpointer
-from olmo_core.train.trainer import Trainer
 from open_instruct.data.cache import default_cache_dir, load_tokenized
 from open_instruct.data.tokenize import TokenizedData
 from open_instruct.evaluate import accuracy_from_logps, pair_logps, paired_comparison
@@ -36,7 +31,6 @@ from open_instruct.ref_cache import ReferenceLogps, reference_logps
 from open_instruct.tokenizer import load_tokenizer
 from open_instruct.train.batches import PackedBatches
 from open_instruct.train.config import InstructRunConfig
-from open_instruct.train.objectives import DPOLoss, SFTLoss
 
 
 def resolve_init(init_from: str) -> tuple[ModelConfig, Path | None]:
@@ -65,10 +59,7 @@ def _is_checkpoint(folder: Path) -> bool:
 
 def load_model(model_cfg: ModelConfig, ckpt: Path | None, device: torch.device, seed: int = 0) -> torch.nn.Module:
     """An unwrapped model with the checkpoint's weights (or a fresh init from ``seed``)."""
-    from olmo_core.model.transformer import OLMo
-
-    with torch.device(device):
-        model = OLMo(model_cfg)
+    model = model_cfg.build(init_device=device)
     model.init_weights(seed)
     if ckpt is not None:
         CheckpointManager.load(ckpt, model=model, optimizer=None)
@@ -148,26 +139,19 @@ def run(cfg: InstructRunConfig) -> dict[str, Any]:
     max_steps = batches.steps_per_epoch * cfg.batch.epochs
     if cfg.trainer.max_steps is None or cfg.trainer.max_steps <= 0:
         cfg.trainer.max_steps = max_steps
-    cfg.optim.warmup_steps = int(math.ceil(cfg.warmup_ratio * cfg.trainer.max_steps))
+    cfg.optim.scheduler.warmup_steps = int(math.ceil(cfg.warmup_ratio * cfg.trainer.max_steps))
     if ckpt is not None and not cfg.trainer.load_path:
         cfg.trainer.load_path = str(ckpt)
 
-    ns = SimpleNamespace(model=model_cfg, parallel=cfg.parallel, meta_init=cfg.meta_init, init_seed=cfg.init_seed)
-    model = build_model(ns, device)  # type: ignore[arg-type]
-    optimizer = build_optimizer(model, cfg.optim)
-    loss_fn = SFTLoss() if kind == "sft" else DPOLoss(cfg.dpo.loss, beta=cfg.dpo.beta,
-                                                       label_smoothing=cfg.dpo.label_smoothing, gamma=cfg.dpo.gamma)
-    run_config = {**dataclasses.asdict(cfg), "model": model_cfg.to_dict()}
-    callbacks = build_callbacks(cfg.trainer.callbacks, seq_len=cfg.data.max_length, config=run_config)
-    callbacks.append(Checkpointer(every=cfg.trainer.checkpoint.every, save_at_end=cfg.trainer.checkpoint.save_at_end))
+    model = cfg.parallel.build(model_cfg, device, init_seed=cfg.init_seed)
     run_dir = Path(cfg.trainer.run_dir)
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(run_dir / "config.json", run_config)
-        _write_json(run_dir / "mix_stats.json", stats.to_dict())
-    trainer = Trainer(model=model, optimizer=optimizer, loss_fn=loss_fn, loader=batches, cfg=cfg.trainer,
-                      optim_cfg=cfg.optim, parallel_cfg=cfg.parallel, device=device, callbacks=callbacks,
-                      run_config=run_config)
+        write_json_atomic(run_dir / "mix_stats.json", stats.to_dict())
+    trainer = cfg.trainer.build(model=model, optimizer=cfg.optim.build(model), loss_fn=cfg.build_loss(),
+                                loader=batches, optim_cfg=cfg.optim, parallel_cfg=cfg.parallel, device=device,
+                                run_config={**dataclasses.asdict(cfg), "model": model_cfg.to_dict()},
+                                seq_len=cfg.data.max_length)
     last = trainer.fit()
     summary.update({"steps": trainer.step, "final_loss": last.get("train/loss"),
                     "checkpoint": str(trainer.last_checkpoint or latest_checkpoint(run_dir) or "")})
@@ -182,11 +166,5 @@ def run(cfg: InstructRunConfig) -> dict[str, Any]:
         log(f"held-out preference accuracy ({len(heldout)} pairs): start (SFT) {b:.3f} -> DPO {a:.3f} "
             f"({paired['gained']} pairs gained, {paired['lost']} lost, McNemar p = {paired['p_value']:.3g})")
     if main:
-        _write_json(run_dir / "summary.json", summary)
+        write_json_atomic(run_dir / "summary.json", summary)
     return summary
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1, default=str))
-    os.replace(tmp, path)

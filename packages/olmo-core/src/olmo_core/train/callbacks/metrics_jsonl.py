@@ -4,10 +4,10 @@ lines of steps after its checkpoint, so the file always describes one consistent
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from olmo_core.fileio import write_atomic
 from olmo_core.interfaces import TrainerState
 from olmo_core.train.callbacks.base import PRIORITY_LOGGER, TrainerCallback, register_callback
 
@@ -40,9 +40,7 @@ class JSONLMetrics(TrainerCallback):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
             keep = [r for r in read_metrics(self.path) if r.get("step", 0) <= state.step]
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
-            os.replace(tmp, self.path)
+            write_atomic(self.path, "".join(json.dumps(r) + "\n" for r in keep))
 
     def on_step_end(self, state: TrainerState, metrics: Mapping[str, float]) -> None:
         if self.path is None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from olmo_core.fileio import atomic_path
 from olmo_core.interfaces import TrainerState
 from olmo_core.train.callbacks.base import TrainerCallback, register_callback
 
@@ -24,10 +25,9 @@ def plot_loss(steps: list[int], losses: list[float], path: Path, title: str = "t
     ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
-    tmp.replace(path)
     return path
 
 

@@ -1,0 +1,56 @@
+"""Files written whole or not at all: every write goes to a temporary name beside the target and is
+renamed over it, so a reader (or a resumed run) never sees half a file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` for a writer that needs a file name (safetensors, matplotlib);
+    renamed over ``path`` when the block ends, removed if it raises."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        commit(tmp, path)
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def commit(tmp: str | Path, path: str | Path) -> Path:
+    """Rename a finished temporary file or folder over ``path``; a folder already at ``path`` is
+    removed first (a rename cannot replace a non-empty folder)."""
+    tmp, path = Path(tmp), Path(path)
+    if tmp.is_dir() and path.is_dir():
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+    return path
+
+
+def write_atomic(path: str | Path, data: str | bytes, *, mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` (flushed to disk before the rename); ``mode``: e.g. 0o755."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is not None:
+            tmp.chmod(mode)
+    return path
+
+
+def write_json_atomic(path: str | Path, obj: Any, *, sort_keys: bool = False) -> Path:
+    return write_atomic(path, json.dumps(obj, indent=1, sort_keys=sort_keys, default=str))
