@@ -118,6 +118,11 @@ def test_index_keyed_by_eval_content_rebuilds_for_other_tasks(world: dict) -> No
                    for _, r in iter_attributes(f) if r.attributes[ATTR]}
     assert train_flags == planted["y"]
 
+    # back to X: its earlier scans described outputs that Y has since rewritten, so all is redone
+    back = decontaminate(root / "eval_x", train, out)
+    assert not back["index"]["rebuilt"] and back["contaminated"] == rx["contaminated"]
+    assert _kept_ids(out) == all_ids - planted["x"]
+
     # same file names, changed content: the key follows the text, not the path
     changed = _eval_docs("task_x", world["y"])
     _write(root / "eval_x" / "task_x.jsonl.gz", changed)

@@ -8,7 +8,8 @@ Layout under ``destination``:
 - ``eval_attributes/<rel>``: per eval document, the spans of its paragraphs seen in training data
   (``<rel>`` mirrors the eval document files: the per-instance flags read back by olmo-eval);
 - ``report.json``: counts per training source and per eval source, and every contaminated document;
-- ``stats/<key>/<rel>.json``: one per scanned training file, so a rerun with the same index skips it.
+- ``stats/<key>/<rel>.json``: one per scanned training file, so a rerun with the same index skips it
+  (a run with another index forgets them: it rewrites the outputs they describe).
 
 The formats are in ``docs/interfaces.md`` (Decontamination)."""
 
@@ -41,6 +42,7 @@ def decontaminate(eval_documents: Any, documents: Any, destination: str | Path, 
     index = config.build_index(eval_documents, out / "index")
     decont = config.build_filter(index)
     files = input_files(documents)
+    _forget_other_indexes(out / "stats", index.key)
     stats = []
     for path, base in files:
         stats.append(_scan(config, decont, path, base, out, index))
@@ -50,6 +52,15 @@ def decontaminate(eval_documents: Any, documents: Any, destination: str | Path, 
     report = _report(config, index, stats)
     write_json_atomic(out / "report.json", report, indent=1)
     return report
+
+
+def _forget_other_indexes(stats_root: Path, key: str) -> None:
+    """Scans finished against another index are stale once a run with this one may have rewritten
+    their outputs (``clean/``, ``attributes/``): only the current index's stats may be resumed."""
+    if stats_root.is_dir():
+        for child in stats_root.iterdir():
+            if child.name != key:
+                shutil.rmtree(child, ignore_errors=True)
 
 
 def _scan(config: DecontConfig, decont: DecontFilter, path: Path, base: Path, out: Path,
