@@ -10,7 +10,8 @@ EPILOG = """examples:
   olmo-stack demo                           # the main job on built-in data (<= 15 min on 2 CPU cores)
   olmo-stack demo --moe                     # the same with an OLMoE-style model
   olmo-stack demo --preset smoke            # the same path, smaller (CI)
-  olmo-stack run my_config.yaml pretrain.max_steps=500
+  olmo-stack run my_config.yaml pretrain.trainer.max_steps=500 pretrain.optim.lr=1e-3
+  olmo-stack run smoke --print-config       # the resolved config (olmo-core's and open-instruct's inside)
   olmo-stack lineage runs/demo/export/hf    # the chain from the exported model back to raw shards
   olmo-stack trace --run runs/demo --step 12
   olmo-stack launch demo --cluster lumi --nodes 16 --account project_462000000 --out launch/
@@ -26,10 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--preset", default="demo", choices=["demo", "smoke"])
     demo.add_argument("--moe", action="store_true", help="pretrain an OLMoE-style MoE model")
     demo.add_argument("--out", default=None, help="run folder (default: runs/<preset>[_moe])")
+    demo.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     run = sub.add_parser("run", help="run the pipeline from a config (a preset name or a YAML file)")
     run.add_argument("config", help="demo, smoke, or a YAML file over the StackConfig schema")
-    run.add_argument("overrides", nargs="*", help="key=value overrides, e.g. pretrain.max_steps=500")
+    run.add_argument("overrides", nargs="*",
+                     help="key=value overrides, e.g. pretrain.trainer.max_steps=500 adapt.dpo.optim.lr=1e-3")
     run.add_argument("--moe", action="store_true")
+    run.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     run.add_argument("--until", help="stop after this stage (e.g. tokens: only the data stages)")
     launch = sub.add_parser("launch", help="write Ray (data) and Slurm (pretraining) launch files for a config")
     launch.add_argument("config", help="demo, smoke, or a YAML file")
@@ -56,11 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    from olmo_core.dispatch import EXIT_BAD_INPUT, bad_input_errors
+
     try:
         return _run(parser, args)
-    except (ValueError, FileNotFoundError) as e:  # bad input (a config, a path): say it, no traceback
+    except Exception as e:
+        if not isinstance(e, bad_input_errors()):  # bad input (a config, a path): say it, no traceback
+            raise
         print(f"olmo-stack {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -72,6 +80,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             cfg.out = args.out or f"runs/{args.preset}{'_moe' if args.moe else ''}"
         else:
             cfg = load_stack_config(args.config, args.overrides, moe=args.moe)
+        if args.print_config:
+            from omegaconf import OmegaConf
+
+            print(OmegaConf.to_yaml(OmegaConf.structured(cfg)), end="")
+            return 0
         run_stack(cfg, until=getattr(args, "until", None))
         return 0
     if args.command == "launch":

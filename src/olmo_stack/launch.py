@@ -30,7 +30,7 @@ def write_launch_files(cfg: StackConfig, out_dir: str | Path, opts: LaunchOption
     """``stack.yaml`` (the resolved config), ``data_ray.sh`` and ``pretrain.sbatch`` under ``out_dir``."""
     if opts.cluster not in CLUSTERS:
         raise ValueError(f"cluster {opts.cluster!r}: choose one of {', '.join(CLUSTERS)}")
-    from olmo_core.config.load import compose_run_config, to_objects
+    from olmo_core.config.load import run_preset
     from olmo_core.launch.slurm import render_slurm
 
     out = Path(out_dir)
@@ -50,7 +50,7 @@ def write_launch_files(cfg: StackConfig, out_dir: str | Path, opts: LaunchOption
         if getattr(opts, key):
             cluster_overrides.append(f"cluster.{key}={getattr(opts, key)}")
     train_overrides = [f"data.paths=[{run_dir / 'tokens' / 'tokens'}]", f"trainer.run_dir={run_dir / 'pretrain'}"]
-    run_cfg = to_objects(compose_run_config(opts.run_preset, cluster_overrides + train_overrides))
+    run_cfg = run_preset(opts.run_preset, cluster_overrides + train_overrides)
     sbatch = write_text_atomic(out / "pretrain.sbatch", render_slurm(run_cfg.cluster, opts.run_preset,
                                                                      cluster_overrides[1:] + train_overrides,
                                                                      job_name=f"{cfg.name}-pretrain"))

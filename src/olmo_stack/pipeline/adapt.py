@@ -12,42 +12,38 @@ from olmo_stack.report import Report
 from olmo_stack.stages import StageContext
 
 
-def _run(preset: str, overrides: list[str]) -> dict[str, Any]:
+def _run(ctx: StageContext, which: str, init_from: Path, **data: Any) -> dict[str, Any]:
+    """Train ``adapt.<which>`` (open-instruct's typed run config, read back from the manifest's
+    config) from ``init_from`` into the stage folder, with ``data`` fields set; the stage's outputs."""
+    from olmo_core.config.load import config_from_dict
     from olmo_core.distributed.utils import destroy_distributed
-    from open_instruct.train.presets import compose_config
+    from open_instruct.train.config import InstructRunConfig
     from open_instruct.train.run import run
 
+    cfg = config_from_dict(InstructRunConfig, ctx.config[which])
+    cfg.init_from, cfg.trainer.run_dir, cfg.data.cache_dir = str(init_from), str(ctx.dir), str(ctx.dir / "cache")
+    for key, value in data.items():
+        setattr(cfg.data, key, value)
     try:
-        return run(compose_config(preset, overrides))
+        summary = run(cfg)
     finally:
         destroy_distributed()
-
-
-def _common(ctx: StageContext, init_from: Path) -> list[str]:
-    return [f"init_from={init_from}", f"trainer.run_dir={ctx.dir}", f"data.cache_dir={ctx.dir / 'cache'}",
-            f"data.max_length={ctx.config['max_length']}"]
+    return {"outputs": {"checkpoint": summary["checkpoint"], "metrics": ctx.dir / "metrics.jsonl"},
+            "metrics": {k: v for k, v in summary.items() if k != "mix"}}
 
 
 def stage_sft(ctx: StageContext) -> dict[str, Any]:
-    c = ctx.config
-    data = builtin_path("instruct") / "sft.jsonl.zst"
+    instruct = builtin_path("instruct")
     # The built-in sets ask disjoint questions; excluding the pairs' ids keeps it so for any counts.
-    pairs = builtin_path("instruct") / "dpo.jsonl.zst"
-    summary = _run(c["sft_preset"], [*_common(ctx, ctx.output_of("pretrain", "checkpoint")),
-                                     f"data.sources=[{data}:{c['sft_examples']}]", f"data.exclude=[{pairs}]",
-                                     *c["sft_overrides"]])
-    return {"outputs": {"checkpoint": summary["checkpoint"], "metrics": ctx.dir / "metrics.jsonl"},
-            "metrics": {k: v for k, v in summary.items() if k != "mix"}}
+    return _run(ctx, "sft", ctx.output_of("pretrain", "checkpoint"),
+                sources=[f"{instruct / 'sft.jsonl.zst'}:{ctx.config['sft_examples']}"],
+                exclude=[str(instruct / "dpo.jsonl.zst")])
 
 
 def stage_dpo(ctx: StageContext) -> dict[str, Any]:
-    c = ctx.config
-    data = builtin_path("instruct") / "dpo.jsonl.zst"
-    summary = _run(c["dpo_preset"], [*_common(ctx, ctx.output_of("sft", "checkpoint")),
-                                     f"data.sources=[{data}:{c['dpo_pairs']}]", f"data.holdout={c['dpo_holdout']}",
-                                     *c["dpo_overrides"]])
-    return {"outputs": {"checkpoint": summary["checkpoint"], "metrics": ctx.dir / "metrics.jsonl"},
-            "metrics": {k: v for k, v in summary.items() if k != "mix"}}
+    instruct = builtin_path("instruct")
+    return _run(ctx, "dpo", ctx.output_of("sft", "checkpoint"),
+                sources=[f"{instruct / 'dpo.jsonl.zst'}:{ctx.config['dpo_pairs']}"])
 
 
 # -- what SFT and DPO show in the report and the run summary -------------------------------------------

@@ -1,14 +1,25 @@
 """Typed config of the whole pipeline, registered as hydra structured configs with two presets:
 ``demo`` (the README's main job, at most 15 minutes on a 2-core CPU) and ``smoke`` (the same path,
-smaller, for CI). ``--moe`` swaps the dense model for an OLMoE-style one."""
+smaller, for CI). ``--moe`` swaps the dense model for an OLMoE-style one.
+
+The pretraining and adaptation sections *are* olmo-core's and open-instruct's typed run configs,
+taken from their presets, so a value goes CLI override -> this config -> the package's config ->
+the object it builds, with its default set once (in the package's dataclass or preset); the stack's
+presets set only what the stack changes."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
+
+from olmo_core.config.load import run_preset
+from olmo_core.config.schema import RunConfig
+from open_instruct.train.config import InstructRunConfig
+from open_instruct.train.presets import RUN_PRESETS
 
 
 @dataclass
@@ -34,23 +45,32 @@ class DataConfig:
 
 
 @dataclass
-class PretrainConfig:
-    """An olmo-core run preset with overrides; ``model`` names a model preset (``tiny`` or, with
-    ``--moe``, ``olmoe_tiny``)."""
+class PretrainConfig(RunConfig):
+    """olmo-core's run config itself (every field of :class:`olmo_core.config.schema.RunConfig`, from
+    olmo-core's ``tiny`` preset: override e.g. ``pretrain.optim.lr=1e-3`` or
+    ``pretrain.trainer.max_steps=500``) plus the in-loop evaluation the stack wires in. The stage sets
+    ``data.paths`` and ``trainer.run_dir``; ``--moe`` swaps ``model`` for olmoe's ``olmoe_tiny``."""
 
-    run_preset: str = "tiny"
-    model: str = "tiny"
-    max_steps: int = 250
-    seq_len: int = 256
-    global_batch_size: int = 8
-    micro_batch_size: int = 8
-    lr: float = 3e-3
-    warmup_steps: int = 12
-    checkpoint_every: int = 50
     eval_every: int = 50
     inloop_tasks: str = "arc_easy,piqa"
     inloop_limit: int = 40
-    overrides: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_run_config(cls, run: RunConfig, **inloop: Any) -> PretrainConfig:
+        return cls(**{f.name: getattr(run, f.name) for f in dataclasses.fields(RunConfig)}, **inloop)
+
+    def run_config(self) -> RunConfig:
+        return RunConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(RunConfig)})
+
+
+def _demo_pretrain() -> PretrainConfig:
+    """olmo-core's ``tiny`` run with what the demo changes: 250 steps of 8 x 256 tokens."""
+    cfg = PretrainConfig.from_run_config(run_preset("tiny"))
+    cfg.data.seq_len, cfg.data.micro_batch_size = 256, 8
+    cfg.optim.scheduler.warmup_steps = 12
+    cfg.trainer.max_steps = 250
+    cfg.trainer.checkpoint.every, cfg.trainer.checkpoint.permanent_every = 50, 100
+    return cfg
 
 
 @dataclass
@@ -63,16 +83,15 @@ class EvalConfig:
 
 @dataclass
 class AdaptConfig:
-    """SFT then DPO with open-instruct's tiny presets; counts of examples/pairs from the built-in sets."""
+    """SFT then DPO: open-instruct's run configs themselves (from its ``tiny_sft`` / ``tiny_dpo``
+    presets; override e.g. ``adapt.dpo.optim.lr=1e-3`` or ``adapt.sft.data.max_length=128``) on the
+    built-in sets, ``sft_examples`` SFT examples and ``dpo_pairs`` preference pairs of them. The stages
+    set ``init_from``, ``trainer.run_dir``, ``data.cache_dir`` and the sources."""
 
-    sft_preset: str = "tiny_sft"
     sft_examples: int = 4000
-    dpo_preset: str = "tiny_dpo"
     dpo_pairs: int = 10000
-    dpo_holdout: int = 2000
-    max_length: int = 256
-    sft_overrides: list[str] = field(default_factory=list)
-    dpo_overrides: list[str] = field(default_factory=list)
+    sft: InstructRunConfig = field(default_factory=lambda: RUN_PRESETS["tiny_sft"]())
+    dpo: InstructRunConfig = field(default_factory=lambda: RUN_PRESETS["tiny_dpo"]())
 
 
 @dataclass
@@ -81,18 +100,22 @@ class StackConfig:
     out: str = "runs/demo"
     moe: bool = False
     data: DataConfig = field(default_factory=DataConfig)
-    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    pretrain: PretrainConfig = field(default_factory=_demo_pretrain)
     eval: EvalConfig = field(default_factory=EvalConfig)
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
 
 
 def _smoke() -> StackConfig:
-    return StackConfig(
-        name="smoke", out="runs/smoke",
-        pretrain=PretrainConfig(max_steps=40, seq_len=128, global_batch_size=8, micro_batch_size=8,
-                                checkpoint_every=20, eval_every=20, inloop_tasks="arc_easy", inloop_limit=10),
-        eval=EvalConfig(tasks="arc_easy,copa", limit=20, max_docs_per_subdomain=3),
-        adapt=AdaptConfig(sft_examples=200, dpo_pairs=160, dpo_holdout=40, max_length=128))
+    cfg = StackConfig(name="smoke", out="runs/smoke",
+                      eval=EvalConfig(tasks="arc_easy,copa", limit=20, max_docs_per_subdomain=3),
+                      adapt=AdaptConfig(sft_examples=200, dpo_pairs=160))
+    p = cfg.pretrain
+    p.data.seq_len, p.trainer.max_steps = 128, 40
+    p.trainer.checkpoint.every, p.trainer.checkpoint.permanent_every = 20, 40
+    p.eval_every, p.inloop_tasks, p.inloop_limit = 20, "arc_easy", 10
+    cfg.adapt.sft.data.max_length = cfg.adapt.dpo.data.max_length = 128
+    cfg.adapt.dpo.data.holdout = 40
+    return cfg
 
 
 PRESETS = {"demo": StackConfig, "smoke": _smoke}
@@ -109,19 +132,23 @@ def register_configs() -> None:
 def load_stack_config(preset_or_path: str = "demo", overrides: list[str] | None = None,
                       *, moe: bool = False) -> StackConfig:
     """A preset name (``demo``, ``smoke``) or a YAML file, merged over the typed schema, then
-    ``key=value`` overrides. Unknown keys are errors that name the key."""
+    ``key=value`` overrides (``pretrain.optim.lr=1e-3``). Unknown keys are errors that name the key.
+    With ``moe`` (the flag, the file or an override) the base model is olmoe's ``olmoe_tiny``, and
+    the file and overrides apply on top of it."""
     if preset_or_path in PRESETS:
-        base = OmegaConf.structured(PRESETS[preset_or_path]())
+        base, layers = PRESETS[preset_or_path](), []
     else:
         path = Path(preset_or_path)
         if not path.is_file():
             raise FileNotFoundError(f"config {preset_or_path!r}: neither a preset ({', '.join(PRESETS)}) nor a file")
-        base = OmegaConf.merge(OmegaConf.structured(StackConfig()), OmegaConf.load(path))
+        base, layers = StackConfig(), [OmegaConf.load(path)]
     if overrides:
-        base = OmegaConf.merge(base, OmegaConf.from_dotlist(list(overrides)))
-    cfg: Any = OmegaConf.to_object(base)
-    if moe:
-        cfg.moe = True
-    if cfg.moe and cfg.pretrain.model == "tiny":
-        cfg.pretrain.model = "olmoe_tiny"
+        layers.append(OmegaConf.from_dotlist(list(overrides)))
+    merged = OmegaConf.merge(OmegaConf.structured(base), *layers)
+    if moe or merged.moe:
+        from olmo_core.model.presets import get_model_preset
+
+        base.moe, base.pretrain.model = True, get_model_preset("olmoe_tiny")
+        merged = OmegaConf.merge(OmegaConf.structured(base), *layers)
+    cfg: Any = OmegaConf.to_object(merged)
     return cfg

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+from olmo_stack.pipeline.config import PretrainConfig
 from olmo_stack.pipeline.reporting import ReportInputs, report_section, summary_line
 from olmo_stack.plots import plot_curves
 from olmo_stack.report import Report
@@ -18,33 +20,29 @@ def tokenizer_path() -> Path:
 
 
 def stage_pretrain(ctx: StageContext) -> dict[str, Any]:
-    """Train from scratch on the token arrays; resumes from the latest checkpoint in the stage folder."""
+    """Train from scratch on the token arrays; resumes from the latest checkpoint in the stage folder.
+
+    ``ctx.config`` is the stack's :class:`PretrainConfig` as written to the manifest (plus ``moe`` and
+    ``inloop_ppl_docs``); the typed olmo-core run config is read back from it and builds the trainer."""
     from olmo_core.checkpoint.manager import latest_checkpoint
-    from olmo_core.config.load import compose_run_config, to_objects
+    from olmo_core.config.load import config_from_dict
     from olmo_core.distributed.utils import destroy_distributed
-    from olmo_core.train.build import build_trainer
     from olmo_eval.inloop import InLoopEvaluator
 
     c = ctx.config
-    if c["moe"]:
-        import olmoe.presets  # noqa: F401  (registers the olmoe_* model presets with olmo-core's hydra store)
-    overrides = [
-        f"model={c['model']}", f"data.paths=[{ctx.output_of('tokens', 'tokens')}]", f"data.seq_len={c['seq_len']}",
-        f"data.global_batch_size={c['global_batch_size']}", f"data.micro_batch_size={c['micro_batch_size']}",
-        f"optim.lr={c['lr']}", f"optim.warmup_steps={c['warmup_steps']}", f"trainer.run_dir={ctx.dir}",
-        f"trainer.max_steps={c['max_steps']}", f"trainer.checkpoint.every={c['checkpoint_every']}",
-        "trainer.checkpoint.keep_last=2", f"trainer.checkpoint.permanent_every={c['checkpoint_every'] * 2}",
-        *c["overrides"]]
-    cfg = to_objects(compose_run_config(c["run_preset"], overrides))
-    evaluator = InLoopEvaluator(tokenizer_path(), tasks=c["inloop_tasks"], every_n_steps=c["eval_every"],
-                                limit=c["inloop_limit"], perplexity_dir=ctx.output_of("tokens", "heldout"),
+    p = config_from_dict(PretrainConfig, {f.name: c[f.name] for f in dataclasses.fields(PretrainConfig)})
+    cfg = p.run_config()
+    cfg.data.paths = [str(ctx.output_of("tokens", "tokens"))]
+    cfg.trainer.run_dir = str(ctx.dir)
+    evaluator = InLoopEvaluator(tokenizer_path(), tasks=p.inloop_tasks, every_n_steps=p.eval_every,
+                                limit=p.inloop_limit, perplexity_dir=ctx.output_of("tokens", "heldout"),
                                 max_docs_per_subdomain=c["inloop_ppl_docs"], eval_at_start=True, prefix="inloop")
     callbacks: list[Any] = [evaluator]
     if c["moe"]:
         from olmoe.callbacks import RoutingMetrics
 
         callbacks.append(RoutingMetrics())
-    trainer = build_trainer(cfg, extra_callbacks=callbacks)
+    trainer = cfg.build(extra_callbacks=callbacks)
     try:
         last = trainer.fit()
     finally:

@@ -1,0 +1,102 @@
+"""The stack's config holds olmo-core's and open-instruct's typed run configs: presets resolve to the
+values the demo has always trained with, each default lives in one place, hydra-style overrides reach
+the nested configs, and a stage reads back from its manifest config exactly the run config it builds."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from olmo_core.config.load import run_preset
+from olmo_core.config.schema import RunConfig
+from olmo_stack.cli import main
+from olmo_stack.pipeline.config import PretrainConfig, load_stack_config
+from open_instruct.train.config import InstructRunConfig
+from open_instruct.train.presets import RUN_PRESETS
+
+
+def test_presets_resolve_to_the_demo_values() -> None:
+    demo, smoke = load_stack_config("demo"), load_stack_config("smoke")
+    for cfg, steps, seq, every in ((demo, 250, 256, 50), (smoke, 40, 128, 20)):
+        p = cfg.pretrain
+        assert isinstance(p, RunConfig) and isinstance(cfg.adapt.sft, InstructRunConfig)
+        assert (p.trainer.max_steps, p.data.seq_len, p.data.global_batch_size, p.data.micro_batch_size) == (steps, seq, 8, 8)
+        assert (p.optim.lr, p.optim.scheduler.warmup_steps, p.parallel.param_dtype) == (3e-3, 12, "float32")
+        assert (p.trainer.checkpoint.every, p.trainer.checkpoint.keep_last, p.trainer.checkpoint.permanent_every) == (
+            every, 2, 2 * every)
+    assert (demo.adapt.sft_examples, demo.adapt.dpo_pairs, demo.adapt.dpo.data.holdout) == (4000, 10000, 2000)
+    assert (smoke.adapt.sft.data.max_length, smoke.adapt.dpo.data.max_length, smoke.adapt.dpo.data.holdout) == (
+        128, 128, 40)
+    assert (smoke.pretrain.eval_every, smoke.pretrain.inloop_tasks, smoke.pretrain.inloop_limit) == (20, "arc_easy", 10)
+
+
+def _plain(obj: object) -> object:
+    return json.loads(json.dumps(dataclasses.asdict(obj)))  # type: ignore[call-overload]
+
+
+def test_one_default_per_knob() -> None:
+    # The stack sets no learning rate: it is olmo-core's tiny preset's, and open-instruct's presets'.
+    tiny, demo = run_preset("tiny"), load_stack_config("demo")
+    assert _plain(demo.pretrain.optim) == _plain(dataclasses.replace(
+        tiny.optim, scheduler=dataclasses.replace(tiny.optim.scheduler, warmup_steps=12)))
+    assert demo.pretrain.model == tiny.model and demo.pretrain.loss == tiny.loss
+    assert _plain(demo.adapt.sft) == _plain(RUN_PRESETS["tiny_sft"]())
+    assert _plain(demo.adapt.dpo) == _plain(RUN_PRESETS["tiny_dpo"]())
+
+
+def test_overrides_reach_the_nested_package_configs(tmp_path: Path) -> None:
+    cfg = load_stack_config("smoke", ["pretrain.optim.lr=1e-3", "pretrain.trainer.max_steps=7",
+                                      "adapt.dpo.optim.lr=5e-4", "adapt.sft.batch.epochs=1", "pretrain.eval_every=5"])
+    assert (cfg.pretrain.optim.lr, cfg.pretrain.trainer.max_steps, cfg.pretrain.eval_every) == (1e-3, 7, 5)
+    assert (cfg.adapt.dpo.optim.lr, cfg.adapt.sft.batch.epochs) == (5e-4, 1)
+    yaml = tmp_path / "my.yaml"
+    yaml.write_text("pretrain:\n  optim:\n    scheduler:\n      warmup_steps: 3\n")
+    assert load_stack_config(str(yaml), ["pretrain.data.seq_len=64"]).pretrain.optim.scheduler.warmup_steps == 3
+    with pytest.raises(Exception, match="no_such_knob"):
+        load_stack_config("demo", ["pretrain.optim.no_such_knob=1"])
+
+
+def test_moe_swaps_the_base_model_and_overrides_apply_on_top() -> None:
+    cfg = load_stack_config("smoke", ["pretrain.model.n_layers=3"], moe=True)
+    assert cfg.moe and cfg.pretrain.model.feed_forward.target.endswith("MoEFeedForward")
+    assert cfg.pretrain.model.n_layers == 3
+    assert load_stack_config("smoke", ["moe=true"]).pretrain.model.feed_forward.target.endswith("MoEFeedForward")
+
+
+def test_print_config_and_bad_override_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "smoke", "pretrain.optim.lr=0.002", "--print-config"]) == 0
+    out = capsys.readouterr().out
+    assert "lr: 0.002" in out and "warmup_steps: 12" in out and "sft_examples: 200" in out
+    assert main(["run", "smoke", "pretrain.optim.no_such_knob=1", "--print-config"]) == 2
+    assert "no_such_knob" in capsys.readouterr().err
+
+
+def test_pretrain_stage_builds_the_run_config_of_its_manifest(tmp_path: Path) -> None:
+    from olmo_stack.pipeline.run import build_stages
+    from olmo_stack.pipeline.train import stage_pretrain
+    from olmo_stack.stages import StageContext
+
+    cfg = load_stack_config("smoke", ["pretrain.optim.lr=0.002"])
+    (stage,) = [s for s in build_stages(cfg) if s.name == "pretrain"]
+    config = json.loads(json.dumps(stage.config, default=str))  # as the manifest stores it
+    built: list[RunConfig] = []
+
+    class Stop(Exception):
+        pass
+
+    def capture(self: RunConfig, **_: object) -> None:
+        built.append(self)
+        raise Stop
+
+    upstream = {"tokens": {"outputs": {"tokens": str(tmp_path / "tok"), "heldout": str(tmp_path / "held")}}}
+    with mock.patch.object(RunConfig, "build", capture), mock.patch("olmo_eval.inloop.InLoopEvaluator"), \
+            pytest.raises(Stop):
+        stage_pretrain(StageContext("pretrain", tmp_path / "pretrain", config, upstream))
+    expected = cfg.pretrain.run_config()
+    expected.data.paths, expected.trainer.run_dir = [str(tmp_path / "tok")], str(tmp_path / "pretrain")
+    assert built[0].to_dict() == expected.to_dict()
+    assert isinstance(cfg.pretrain, PretrainConfig) and built[0].optim.lr == 0.002
