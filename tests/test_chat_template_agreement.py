@@ -4,9 +4,10 @@ generation task."""
 
 from __future__ import annotations
 
-from olmo_eval.generation.chat import tulu_chat_prompt
-from olmo_eval.generation.models import TextCodec
-from olmo_eval.generation.tasks import GEN6, get_generation_task
+from olmo_eval.chat import tulu_chat_prompt
+from olmo_eval.tasks import get_task
+from olmo_eval.tasks.suites import GEN6
+from olmo_eval.tokenizer import Tokenizer
 from open_instruct.data.template import get_template
 from open_instruct.interfaces import Message
 from open_instruct.tokenizer import load_tokenizer
@@ -20,10 +21,10 @@ def _user_content(prompt: str) -> str:
 
 def test_chat_prompts_tokenize_as_open_instruct_templates_them(shared_data) -> None:
     tok = load_tokenizer()
-    codec = TextCodec.from_file(shared_data / "tokenizers" / "allenai_gpt-neox-olmo-dolma-v1_5.json")
+    codec = Tokenizer.from_file(shared_data / "tokenizers" / "allenai_gpt-neox-olmo-dolma-v1_5.json")
     template = get_template("tulu")
     for name in GEN6:
-        task = get_generation_task(name, limit=3)
+        task = get_task(name, limit=3)
         for inst in task.instances():
             content = _user_content(task.prompt(inst, "chat"))
             ours = codec.encode(tulu_chat_prompt([{"role": "user", "content": content}]))
@@ -33,7 +34,7 @@ def test_chat_prompts_tokenize_as_open_instruct_templates_them(shared_data) -> N
 
 def test_multi_turn_conversation_agrees(shared_data) -> None:
     tok = load_tokenizer()
-    codec = TextCodec.from_file(shared_data / "tokenizers" / "allenai_gpt-neox-olmo-dolma-v1_5.json")
+    codec = Tokenizer.from_file(shared_data / "tokenizers" / "allenai_gpt-neox-olmo-dolma-v1_5.json")
     turns = [("system", "Answer briefly."), ("user", "What is 2+2?"), ("assistant", "4"), ("user", "And 3+3?")]
     ours = codec.encode(tulu_chat_prompt([{"role": r, "content": c} for r, c in turns]))
     theirs = get_template("tulu").encode([Message(r, c) for r, c in turns], tok, add_generation_prompt=True,

@@ -81,7 +81,7 @@ def make_model(path: Path, hidden: int, layers: int) -> None:
 
 
 def compile_requests(limit: int, shots: int):
-    from olmo_eval.requests_file import compile_task
+    from olmo_eval.requests import compile_task
     from olmo_eval.tasks import get_task
 
     return [compile_task(get_task(name, limit=limit, num_shots=shots)) for name in TASKS]

@@ -78,11 +78,11 @@ def build(folder: Path, sizes: list[tuple[int, int]], n_prompts: int) -> None:
     from transformers import OlmoConfig, OlmoForCausalLM
 
     from olmo_core.convert import from_hf
-    from olmo_eval.generation.models import as_codec
-    from olmo_eval.generation.tasks import get_generation_task
+    from olmo_eval.tasks import get_task
+    from olmo_eval.tokenizer import load_tokenizer
 
-    codec = as_codec(TOKENIZER)
-    task = get_generation_task("naturalqs_open", limit=n_prompts)
+    codec = load_tokenizer(TOKENIZER)
+    task = get_task("naturalqs_open", limit=n_prompts)
     prompts = [codec.encode(task.prompt(i, "base")) for i in task.instances()]
     (folder / "prompts.json").write_text(json.dumps(prompts))
     for hidden, layers in sizes:

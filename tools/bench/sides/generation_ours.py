@@ -17,9 +17,9 @@ import torch
 
 def setup(config: dict[str, Any]):
     torch.set_num_threads(int(config["threads"]))
-    from olmo_eval.generation.models import load_generator
+    from olmo_eval.models import load_model
 
-    generator, _ = load_generator(config["olmo_core_dir"], tokenizer=config["tokenizer"])
+    generator, _ = load_model(config["olmo_core_dir"], tokenizer=config["tokenizer"])
     assert generator.eos_token_id == int(config["eos_token_id"]), generator.eos_token_id
     batches = [[list(p) for p in b] for b in config["batches"]]
     max_new = int(config["max_new_tokens"])

@@ -1,7 +1,9 @@
 """``olmo-eval``: the command line. Subcommands live in ``olmo_eval.commands.<name>`` and are
 imported only when run, so ``--help`` stays instant.
 
-Each command module defines ``add_arguments(parser)`` and ``run(args) -> int``."""
+Each command module defines ``add_arguments(parser)`` and ``run(args) -> int``. :func:`main` is the one
+error boundary: bad input (a missing file, a malformed request or data file, an unknown task, a model
+that breaks the contract) ends the command with its message and exit status 2, not a traceback."""
 
 from __future__ import annotations
 
@@ -9,11 +11,16 @@ import argparse
 import importlib
 import sys
 
+#: what bad input raises anywhere in the package (InterfaceError and the file-format errors are
+#: ValueErrors; an unknown task is a KeyError): a message for the user, not a bug
+USER_ERRORS: tuple[type[BaseException], ...] = (FileNotFoundError, NotADirectoryError, IsADirectoryError,
+                                                PermissionError, KeyError, ValueError)
+
 #: name -> (module, one-line help). A command is listed here once its module exists.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("olmo_eval.commands.run", "downstream tasks (OLMES formats) for a checkpoint or HF folder"),
     "perplexity": ("olmo_eval.commands.perplexity", "Paloma-style perplexity over document folders"),
-    "decontaminate": ("olmo_eval.commands.decontaminate", "drop training documents containing eval paragraphs"),
+    "decontaminate": ("olmo_eval.commands.decontaminate", "export eval paragraphs for dolma-tools; read back clean flags"),
     "list": ("olmo_eval.commands.list", "registered tasks and suites"),
     "generate": ("olmo_eval.commands.generate", "generation tasks (GSM8K, MATH, HumanEval, MBPP, NQ, LAMBADA)"),
 }
@@ -55,7 +62,13 @@ def main(argv: list[str] | None = None) -> int:
                                   epilog=getattr(module, "EPILOG", None),
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     module.add_arguments(sub)
-    return int(module.run(sub.parse_args(argv[1:])) or 0)
+    args = sub.parse_args(argv[1:])
+    try:
+        return int(module.run(args) or 0)
+    except USER_ERRORS as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e  # KeyError's str() adds quotes
+        print(f"olmo-eval {name}: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

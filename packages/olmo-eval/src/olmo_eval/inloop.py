@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
-from olmo_eval.evaluator import TaskResult, evaluate_compiled, group_metrics, tokenize_tasks
 from olmo_eval.perplexity import evaluate_perplexity, load_documents, tokenize_documents
-from olmo_eval.requests_file import CompiledTask, compile_task, load_compiled
-from olmo_eval.tasks.registry import expand, get_task
+from olmo_eval.ranked import TaskResult, evaluate_compiled, group_metrics, tokenize_tasks
+from olmo_eval.requests import CompiledTask, compile_task, load_compiled
+from olmo_eval.tasks import expand, get_task
 from olmo_eval.tokenizer import as_tokenizer
 
 

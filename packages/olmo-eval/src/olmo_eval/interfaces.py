@@ -60,7 +60,7 @@ class GenerativeLanguageModel(Protocol):
     included: callers cut there) or once a row ends with one of ``stop_sequences_ids``. ``temperature == 0`` is greedy; otherwise nucleus sampling with
     ``top_p``, reproducible for a given ``seed``. Batching, padding and caching are the model's
     business: olmo-eval wraps olmo-core's KV-cache ``generate`` and transformers' ``generate``
-    (``olmo_eval.generation.models``)."""
+    (``olmo_eval.models``)."""
 
     eos_token_id: int
 

@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from olmo_eval.files import write_json, write_jsonl
 from olmo_eval.metrics import perplexity_summary
+from olmo_eval.progress import progress_bar
 from olmo_eval.scoring import TokenRequest, score_requests
 from olmo_eval.tokenizer import encode_all
 
@@ -161,31 +163,15 @@ def run_perplexity(model: Any, tokenizer: Any, root: str | Path, out_dir: str | 
                    max_docs_per_subdomain: int | None = None, token_budget: int | None = None,
                    show_progress: bool = True) -> dict[str, Any]:
     """Offline entry point: score ``root`` and write ``perplexity.json`` and ``documents.jsonl.gz``."""
-    import os
-
     docs = load_documents(root, max_docs_per_subdomain=max_docs_per_subdomain)
     tokenized = tokenize_documents(tokenizer, docs, int(model.max_sequence_length), int(model.eos_token_id))
     total = sum(len(t) for t in tokenized)
-    if show_progress:
-        from rich.progress import Progress
-
-        with Progress() as p:
-            tid = p.add_task(f"perplexity: {len(docs)} documents", total=total)
-            result = evaluate_perplexity(model, tokenizer, docs, token_budget=token_budget, tokenized=tokenized,
-                                         progress=lambda n: p.advance(tid, n))
-    else:
-        result = evaluate_perplexity(model, tokenizer, docs, token_budget=token_budget, tokenized=tokenized)
+    with progress_bar(show_progress, f"perplexity: {len(docs)} documents", total) as advance:
+        result = evaluate_perplexity(model, tokenizer, docs, token_budget=token_budget, tokenized=tokenized,
+                                     progress=advance)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "documents.jsonl.gz.tmp"
-    with gzip.open(tmp, "wt", encoding="utf-8") as f:
-        for d in result["documents"]:
-            f.write(json.dumps(d, ensure_ascii=False) + "\n")
-    os.replace(tmp, out / "documents.jsonl.gz")
-    summary = {k: v for k, v in result.items() if k != "documents"}
-    tmp = out / "perplexity.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    os.replace(tmp, out / "perplexity.json")
+    write_jsonl(out / "documents.jsonl.gz", result["documents"])
+    write_json(out / "perplexity.json", {k: v for k, v in result.items() if k != "documents"}, ensure_ascii=True)
     return result
 
 

@@ -1,4 +1,5 @@
-"""``olmo-eval generate``: the generation suite (gen6) on an olmo-core checkpoint or HF folder."""
+"""``olmo-eval generate``: the generation suite (gen6) on an olmo-core checkpoint or HF folder, with
+the sampling and sandbox options of generation tasks; the same runner as ``olmo-eval run``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ EPILOG = """examples:
   olmo-eval generate --model hf_dir --tasks codex_humaneval --num-samples 5 --temperature 0.8 \\
       --pass-at-k 1 5 --out runs/humaneval
 tasks: gsm8k, minerva_math_500, codex_humaneval, codex_mbpp, naturalqs_open, lambada (gen6 = all)
+
+Writes OUT/generation/<task>/instances.jsonl (per instance; a rerun resumes from it) and metrics.json,
+OUT/requests/<task>.jsonl.gz, OUT/results/<task>.json and OUT/metrics.json, as `olmo-eval run` does.
 """
 
 
@@ -35,23 +39,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pass-at-k", type=int, nargs="+", default=[1], help="k values for code tasks")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     parser.add_argument("--no-bpb", action="store_true", help="skip bits per byte of the gold answers")
     parser.add_argument("--sandbox-timeout", type=float, default=10.0, help="wall-clock seconds per program")
 
 
 def run(args: argparse.Namespace) -> int:
-    from olmo_eval.generation.models import default_prompt_style, load_generator
-    from olmo_eval.generation.runner import run_generation_suite
-    from olmo_eval.generation.sandbox import SandboxConfig
+    import torch
+    from rich.console import Console
 
-    model, codec = load_generator(args.model, device=args.device, tokenizer=args.tokenizer)
+    from olmo_eval.models import default_prompt_style, load_model
+    from olmo_eval.runner import generation_table
+    from olmo_eval.runner import run as run_tasks
+    from olmo_eval.sandbox import SandboxConfig
+
+    model, tokenizer = load_model(args.model, device=args.device, dtype=getattr(torch, args.dtype),
+                                  tokenizer=args.tokenizer)
     style = default_prompt_style(args.model) if args.prompt_style == "auto" else args.prompt_style
-    overrides = {"limit": args.limit, "max_new_tokens": args.max_new_tokens, "num_samples": args.num_samples,
+    overrides = {"max_new_tokens": args.max_new_tokens, "num_samples": args.num_samples,
                  "temperature": args.temperature, "top_p": args.top_p, "seed": args.seed,
                  "pass_at_ks": tuple(args.pass_at_k)}
     sandbox = SandboxConfig(wall_seconds=args.sandbox_timeout, cpu_seconds=max(1, int(args.sandbox_timeout)))
-    results = run_generation_suite(model, codec, args.tasks, out_dir=Path(args.out), prompt_style=style,
-                                   overrides=overrides, batch_size=args.batch_size, compute_bpb=not args.no_bpb,
-                                   sandbox_config=sandbox)
-    print(json.dumps({name: m["primary_score"] for name, m in results.items()}))
+    metrics = run_tasks(model, tokenizer, args.tasks, Path(args.out), limit=args.limit, overrides=overrides,
+                        model_id=str(Path(args.model).resolve()), prompt_style=style, batch_size=args.batch_size,
+                        compute_bpb=not args.no_bpb, sandbox_config=sandbox)
+    Console(stderr=True).print(generation_table(metrics))
+    print(json.dumps({name: e["primary"] for name, e in metrics["tasks"].items()}))
     return 0

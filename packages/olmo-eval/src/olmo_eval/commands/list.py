@@ -18,9 +18,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from olmo_eval.tasks.registry import SUITES, TASKS, expand, get_task
+    from olmo_eval.tasks import SUITES, TASKS, get_task
 
-    expand([])  # loads the task modules
     console = Console()
     suites = Table(title="suites")
     suites.add_column("suite")

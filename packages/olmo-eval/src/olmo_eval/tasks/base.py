@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from olmo_eval.tasks.prompts import fewshot_context
+from olmo_eval.files import digest
+from olmo_eval.requests import RANKED_CLASSIFICATION, Instance, Request
+from olmo_eval.tasks.prompts import LETTERS, fewshot_context
 
-RANKED_CLASSIFICATION = "ranked_classification"
+__all__ = ["RANKED_CLASSIFICATION", "Instance", "Processed", "RankedClassificationTask", "Request", "TaskConfig",
+           "letters_for"]
 
 
 @dataclass(frozen=True)
@@ -33,25 +34,6 @@ class Processed:
     contexts: tuple[str, ...] | None = None
     #: the shared continuation that goes with ``contexts``
     target: str | None = None
-
-
-@dataclass(frozen=True)
-class Instance:
-    index: int
-    id: str
-    gold: int
-    num_choices: int
-    #: raw text of the eval document, one paragraph per entry, for decontamination
-    texts: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Request:
-    instance: int
-    choice: int
-    context: str
-    continuation: str
-    uncond: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,13 +155,9 @@ class RankedClassificationTask:
             header = load_dataset_file(self.config.dataset)[0]
         except Exception:  # tasks with their own data files hash their config only
             header = {}
-        blob = json.dumps({"name": self.name, "class": type(self).__qualname__,
-                           "config": dataclasses.asdict(self.config), "data": header},
-                          sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return digest({"name": self.name, "class": type(self).__qualname__,
+                       "config": dataclasses.asdict(self.config), "data": header})
 
 
 def letters_for(choices: Sequence[str]) -> tuple[str, ...]:
-    from olmo_eval.tasks.prompts import LETTERS
-
     return tuple(LETTERS[: len(choices)])

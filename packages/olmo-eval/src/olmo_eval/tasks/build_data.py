@@ -8,13 +8,12 @@ Run once when the task set changes; the package then never needs the source data
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
-import os
 import random
 from pathlib import Path
 from typing import Any
 
+from olmo_eval.files import write_jsonl
 from olmo_eval.tasks.data import DATA_FORMAT, DATA_VERSION, SAMPLE_SEED, data_dir, olmes_sample
 
 #: name -> (path under src, licence, sample with OLMES rule?, held-out few-shot count)
@@ -37,12 +36,7 @@ def _jsonable(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write(path: Path, header: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    # mtime=0 keeps the file byte-identical across rebuilds.
-    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as gz:
-        for obj in [header, *rows]:
-            gz.write((json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode())
-    os.replace(tmp, path)
+    write_jsonl(path, [header, *rows], gzip_level=9, compact=True)
 
 
 def build(src: Path, out: Path) -> dict[str, int]:

@@ -1,21 +1,27 @@
-"""The task data shipped inside the package: OLMES-sampled evaluation documents and few-shot examples.
+"""The task data shipped inside the package: OLMES-sampled evaluation documents and few-shot examples
+of the ranked tasks, and the generation tasks' shipped requests.
 
 Each dataset is one gzip JSON-lines file under ``olmo_eval/data/``: line 1 is a header naming the source,
 split, sampling rule and licence; every further line is ``{"i": index in the source split, "role":
 "eval" | "fewshot", "doc": {...raw dataset fields...}}`` in evaluation order. They are written by
 :mod:`olmo_eval.tasks.build_data` from the HF datasets in ``../shared/data/eval`` and read here with no
 network access. OLMES's curated few-shot examples live in ``olmo_eval/data/fewshot.json``.
+
+The generation tasks read ``olmo_eval/data/eval_gen/<task>/requests.jsonl.gz`` (oe-eval's request
+dumps: one ``{"doc": {...}, "request": {"context", "continuation", ...}}`` per line) and the
+``config.json`` beside it (see ``data/eval_gen/LICENSES.md``).
 """
 
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 import random
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from olmo_eval.files import read_jsonl_gz
 
 DATA_FORMAT = "olmo-eval/task-data"
 DATA_VERSION = 1
@@ -51,21 +57,16 @@ def load_dataset_file(name: str) -> tuple[dict[str, Any], tuple[dict[str, Any], 
     if not path.exists():
         raise TaskDataError(f"{path}: no shipped task data named {name!r}")
     rows: list[dict[str, Any]] = []
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TaskDataError(f"{path}:{lineno}: malformed JSON ({e})") from e
-            if lineno == 1:
-                if obj.get("format") != DATA_FORMAT or obj.get("version") != DATA_VERSION:
-                    raise TaskDataError(f"{path}:1: expected format {DATA_FORMAT!r} version {DATA_VERSION}")
-                header = obj
-                continue
-            for key in ("i", "role", "doc"):
-                if key not in obj:
-                    raise TaskDataError(f"{path}:{lineno}: missing field {key!r}")
-            rows.append(obj)
+    for lineno, obj in read_jsonl_gz(path, TaskDataError):
+        if lineno == 1:
+            if obj.get("format") != DATA_FORMAT or obj.get("version") != DATA_VERSION:
+                raise TaskDataError(f"{path}:1: expected format {DATA_FORMAT!r} version {DATA_VERSION}")
+            header = obj
+            continue
+        for key in ("i", "role", "doc"):
+            if key not in obj:
+                raise TaskDataError(f"{path}:{lineno}: missing field {key!r}")
+        rows.append(obj)
     return header, tuple(rows)
 
 
@@ -85,3 +86,29 @@ def olmes_fewshot() -> dict[str, list[dict[str, Any]]]:
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
     return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def generation_data_root() -> Path:
+    return data_dir() / "eval_gen"
+
+
+@functools.cache
+def load_generation_requests(folder: str) -> tuple[dict[str, Any], ...]:
+    """Every line of ``eval_gen/<folder>/requests.jsonl.gz``, checked for ``doc`` and ``request``."""
+    path = generation_data_root() / folder / "requests.jsonl.gz"
+    rows = []
+    for lineno, row in read_jsonl_gz(path, TaskDataError):
+        for key in ("doc", "request"):
+            if not isinstance(row.get(key), dict):
+                raise TaskDataError(f"{path}:{lineno}: missing object field {key!r}")
+        for key in ("context", "continuation"):
+            if not isinstance(row["request"].get(key), str):
+                raise TaskDataError(f"{path}:{lineno}: missing string field request.{key}")
+        rows.append(row)
+    return tuple(rows)
+
+
+@functools.cache
+def load_generation_config(folder: str) -> dict[str, Any]:
+    path = generation_data_root() / folder / "config.json"
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,9 +1,10 @@
 """Tasks and suites registered by name.
 
-A task class registers with ``@register_task("arc_easy")``; its ``kind`` says which evaluator runs it
-(``"ranked_classification"`` here; the generation suite registers ``"generation"`` tasks the same way
-and its own evaluator in :data:`olmo_eval.runner.EVALUATORS`). A suite is a named list of task names;
-a name in a suite may itself be a suite.
+A task class registers with ``@register_task("arc_easy", ...)``; its ``kind`` says which evaluator of
+:data:`olmo_eval.runner.EVALUATORS` runs it (``"ranked_classification"`` or ``"generation"``). A suite
+is a named list of task names; a name in a suite may itself be a suite. Importing ``olmo_eval.tasks``
+(which any import of this module does first) imports every task family, so the registries are full
+before anyone reads them.
 """
 
 from __future__ import annotations
@@ -37,14 +38,8 @@ def register_suite(name: str, members: Iterable[str]) -> None:
     SUITES[name] = list(members)
 
 
-def _ensure_loaded() -> None:
-    # Importing the modules fills the registries through their decorators.
-    from olmo_eval.tasks import catalog  # noqa: F401
-
-
 def expand(names: str | Iterable[str]) -> list[str]:
     """Task names for a comma-separated list (or iterable) of task and suite names, in order, unique."""
-    _ensure_loaded()
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
     out: list[str] = []
@@ -69,7 +64,6 @@ def expand(names: str | Iterable[str]) -> list[str]:
 
 def get_task(name: str, **overrides: Any) -> Any:
     """A fresh task object; ``overrides`` (e.g. ``num_shots=0``) replace config fields."""
-    _ensure_loaded()
     if name not in TASKS:
         raise KeyError(f"unknown task {name!r}; `olmo-eval list` shows the registered tasks")
     task = TASKS[name]()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from olmo_eval.generation.sandbox import Outcome, SandboxConfig, run_program, run_programs
+from olmo_eval.sandbox import Outcome, SandboxConfig, run_program, run_programs
 
 KERNEL_ONLY = SandboxConfig(wall_seconds=5, cpu_seconds=3, python_guard=False)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from olmo_eval.generation.data import load_requests
-from olmo_eval.generation.metrics.gsm8k_answer import extract_gsm8k_answer, gsm8k_equivalent
-from olmo_eval.generation.metrics.lambada_answer import extract_first_word, lambada_match
-from olmo_eval.generation.metrics.math_answer import extract_math_answer, math_equivalent
-from olmo_eval.generation.metrics.squad import exact_match, extract_short_answer, token_f1
-from olmo_eval.generation.tasks import get_generation_task
+from olmo_eval.metrics.gsm8k_answer import extract_gsm8k_answer, gsm8k_equivalent
+from olmo_eval.metrics.lambada_answer import extract_first_word, lambada_match
+from olmo_eval.metrics.math_answer import extract_math_answer, math_equivalent
+from olmo_eval.metrics.squad import exact_match, extract_short_answer, token_f1
+from olmo_eval.tasks import get_task
+from olmo_eval.tasks.data import load_generation_requests
 
 #: MATH-500 instances whose gold solution does not match the shipped `answer` after normalisation.
 #: None today: the `answer` field was itself produced by Minerva's normalisation (e.g. "\le(" for
@@ -16,7 +16,7 @@ MATH_EXCEPTIONS: set[int] = set()
 
 
 def test_gsm8k_gold_scores_100_percent() -> None:
-    rows = load_requests("gsm8k")
+    rows = load_generation_requests("gsm8k")
     assert len(rows) == 1319
     for r in rows:
         gold = r["doc"]["short_answer"]
@@ -30,15 +30,15 @@ def test_gsm8k_extraction_examples() -> None:
     assert extract_gsm8k_answer("She pays $5 and then $18.50 in total") == "18.50"
     assert extract_gsm8k_answer("no number here") is None
     assert gsm8k_equivalent("18.0", "18") and not gsm8k_equivalent("18", "81")
-    task = get_generation_task("gsm8k")
+    task = get_task("gsm8k")
     wrong = sum(gsm8k_equivalent(extract_gsm8k_answer(a["request"]["continuation"]), b["doc"]["short_answer"])
-                for a, b in zip(load_requests("gsm8k"), load_requests("gsm8k")[1:]))
+                for a, b in zip(load_generation_requests("gsm8k"), load_generation_requests("gsm8k")[1:]))
     assert wrong < 30, "answers of other problems must not match"
     assert task.primary_metric == "exact_match"
 
 
 def test_math500_gold_at_least_97_percent() -> None:
-    rows = load_requests("minerva_math_500")
+    rows = load_generation_requests("minerva_math_500")
     assert len(rows) == 500
     failures = {r["doc"]["index"] for r in rows
                 if not math_equivalent(extract_math_answer(r["request"]["continuation"]), r["doc"]["answer"])}
@@ -73,7 +73,7 @@ def test_minerva_normalisation_by_hand() -> None:
 
 
 def test_naturalqs_gold_scores_100_percent() -> None:
-    rows = load_requests("naturalqs_open")
+    rows = load_generation_requests("naturalqs_open")
     assert len(rows) == 1000
     for r in rows:
         answer = extract_short_answer(r["request"]["continuation"])
@@ -91,7 +91,7 @@ def test_squad_normalisation_by_hand() -> None:
 
 
 def test_lambada_gold_scores_100_percent() -> None:
-    rows = load_requests("lambada")
+    rows = load_generation_requests("lambada")
     assert len(rows) == 5153
     for r in rows:
         assert lambada_match(r["request"]["continuation"], r["doc"]["answers_text"][0])

@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 
-from olmo_eval.requests_file import RequestFileError, compile_task, load_compiled, save_compiled
+from olmo_eval.requests import RequestFileError, compile_task, load_compiled, save_compiled
 from olmo_eval.tasks import get_task
 
 

@@ -1,5 +1,5 @@
-"""The generation adapters: transformers' generate (KV cache) and olmo-core's generate (KV cache)
-give the greedy tokens of the plain recompute-everything loop, on a padded batch."""
+"""The model adapters score and generate: transformers' generate (KV cache) and olmo-core's generate
+(KV cache) give the greedy tokens of the plain recompute-everything loop, on a padded batch."""
 
 from __future__ import annotations
 
@@ -7,22 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from olmo_eval.generation.models import HFGenerator, NaiveGenerator, OlmoCoreGenerator, load_generator
 from olmo_eval.interfaces import GenerativeLanguageModel, check_language_model
+from olmo_eval.models import HFCausalLM, NaiveGenerator, OlmoCoreLM, load_model
 
 TEXTS = ["The capital of France is", "def add(a, b):\n    return", "Question: How many legs does a spider have?\nAnswer:"]
 
 
 @pytest.fixture(scope="module")
 def generators(hf_dir: Path, olmo_core_dir: Path):
-    hf, codec = load_generator(hf_dir)
-    ours, _ = load_generator(olmo_core_dir, tokenizer=hf_dir / "tokenizer.json")
+    hf, codec = load_model(hf_dir)
+    ours, _ = load_model(olmo_core_dir, tokenizer=hf_dir / "tokenizer.json")
     return hf, ours, codec
 
 
 def test_adapters_meet_the_contracts(generators) -> None:
     hf, ours, _ = generators
-    assert isinstance(hf, HFGenerator) and isinstance(ours, OlmoCoreGenerator)
+    assert isinstance(hf, HFCausalLM) and isinstance(ours, OlmoCoreLM)
     for g in (hf, ours):
         assert isinstance(g, GenerativeLanguageModel)
         check_language_model(g)
@@ -54,4 +54,4 @@ def test_stop_sequences_cut_and_sampling_is_seeded(generators) -> None:
 
 def test_unknown_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="neither an olmo-core checkpoint"):
-        load_generator(tmp_path)
+        load_model(tmp_path)

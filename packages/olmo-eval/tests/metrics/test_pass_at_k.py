@@ -6,7 +6,7 @@ from math import comb
 
 import pytest
 
-from olmo_eval.generation.metrics.pass_at_k import mean_pass_at_k, pass_at_k
+from olmo_eval.metrics.pass_at_k import mean_pass_at_k, pass_at_k
 
 
 def test_matches_binomial_closed_form() -> None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from olmo_eval.cli import main
-from olmo_eval.generation.models import default_prompt_style
+from olmo_eval.models import default_prompt_style
 
 
 def test_generate_command_writes_records_and_metrics(hf_dir: Path, tmp_path: Path, capsys) -> None:
@@ -17,8 +17,9 @@ def test_generate_command_writes_records_and_metrics(hf_dir: Path, tmp_path: Pat
     scores = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(scores) == {"lambada", "naturalqs_open"}
     for task in scores:
-        assert len((out / task / "instances.jsonl").read_text().splitlines()) == 3
-        assert json.loads((out / task / "metrics.json").read_text())["prompt_style"] == "base"
+        assert len((out / "generation" / task / "instances.jsonl").read_text().splitlines()) == 3
+        assert json.loads((out / "generation" / task / "metrics.json").read_text())["prompt_style"] == "base"
+    assert set(json.loads((out / "metrics.json").read_text())["tasks"]) == set(scores)
 
 
 def test_prompt_style_follows_the_model(tmp_path: Path) -> None:

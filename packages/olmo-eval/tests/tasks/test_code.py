@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from olmo_eval.generation.sandbox import Outcome, SandboxConfig, run_programs
-from olmo_eval.generation.tasks import get_generation_task
+from olmo_eval.sandbox import Outcome, SandboxConfig, run_programs
+from olmo_eval.tasks import get_task
 
 CONFIG = SandboxConfig(wall_seconds=20, cpu_seconds=10, workers=max(2, os.cpu_count() or 2))
 
@@ -31,7 +31,7 @@ def _run_together(programs: list[str], chunks: int = 4) -> list[str]:
 
 @pytest.mark.parametrize("name,count", [("codex_humaneval", 164), ("codex_mbpp", 500)])
 def test_canonical_solutions_pass(name: str, count: int) -> None:
-    task = get_generation_task(name)
+    task = get_task(name)
     instances = task.instances()
     assert len(instances) == count
     programs = [task.program(i, task.gold_continuation(i, "base")) for i in instances]
@@ -43,7 +43,7 @@ def test_canonical_solutions_pass(name: str, count: int) -> None:
 
 
 def test_wrong_and_restated_solutions() -> None:
-    task = get_generation_task("codex_humaneval", limit=1)
+    task = get_task("codex_humaneval", limit=1)
     inst = task.instances()[0]
     wrong = task.program(inst, "    return False\n")
     # chat models restate the whole function: the prompt is replaced but its imports are kept
@@ -51,7 +51,7 @@ def test_wrong_and_restated_solutions() -> None:
                 + inst.doc["canonical_solution"])
     results = run_programs([wrong, task.program(inst, restated)], CONFIG)
     assert [r.outcome for r in results] == [Outcome.FAILED, Outcome.PASSED]
-    mbpp = get_generation_task("codex_mbpp", limit=1)
+    mbpp = get_task("codex_mbpp", limit=1)
     m = mbpp.instances()[0]
     # the generation runs past the closing fence: only the code before it is the program
     gold = mbpp.gold_continuation(m, "base")

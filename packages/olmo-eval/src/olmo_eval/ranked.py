@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from olmo_eval.metrics import NORMALIZATIONS, bootstrap_ci, instance_metrics, mean_metrics
-from olmo_eval.requests_file import CompiledTask
+from olmo_eval.requests import CompiledTask
 from olmo_eval.scoring import TokenRequest, score_requests
 from olmo_eval.tokenizer import encode_pairs
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from olmo_eval.generation.chat import tulu_chat_prompt, user_prompt
+from olmo_eval.chat import tulu_chat_prompt, user_prompt
 
 
 def test_single_user_turn() -> None:

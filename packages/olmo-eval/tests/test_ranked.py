@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from olmo_eval.evaluator import evaluate_compiled, group_metrics
-from olmo_eval.requests_file import compile_task
+from olmo_eval.ranked import evaluate_compiled, group_metrics
+from olmo_eval.requests import compile_task
 from olmo_eval.tasks import get_task
 
 

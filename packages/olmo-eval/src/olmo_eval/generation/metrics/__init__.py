@@ -1,1 +1,0 @@
-"""Answer extraction, normalisation and scoring: pure functions, one module per answer kind."""
