@@ -26,14 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from olmo_core.config.load import compose_run_config, load_run_config, to_objects
+    from olmo_core.config.load import load_data_config, run_preset
     from olmo_core.data.instances import InstanceSource
     from olmo_core.data.order import GlobalOrder
     from olmo_core.data.tokens import TokenDataset
     from olmo_core.data.trace import trace_step
 
-    cfg = load_run_config(args.config, args.overrides) if args.config else compose_run_config(args.preset, args.overrides)
-    data = to_objects(cfg).data
+    data = load_data_config(args.config, args.overrides) if args.config else run_preset(args.preset, args.overrides).data
     ds = TokenDataset(list(data.paths))
     source = InstanceSource(ds, data.seq_len)
     order = GlobalOrder(len(source), data.global_batch_size, data.seed, shuffle=data.shuffle)

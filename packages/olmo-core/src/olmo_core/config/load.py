@@ -10,6 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from olmo_core.config.presets import PRESETS
 from olmo_core.config.schema import RunConfig
+from olmo_core.data.loader import DataConfig
 
 T = TypeVar("T")
 
@@ -42,24 +43,26 @@ def config_from_dict(schema: type[T], data: Mapping[str, Any] | DictConfig) -> T
     return OmegaConf.to_object(OmegaConf.merge(base, data))  # type: ignore[return-value]
 
 
-def load_run_config(path: str | Path, overrides: list[str] | None = None) -> DictConfig:
-    """A run config saved as JSON/YAML (``config.json`` of a checkpoint, or ``<run_dir>/config.yaml``),
-    with overrides applied as dotted keys."""
+def load_data_config(path: str | Path, overrides: list[str] | None = None) -> DataConfig:
+    """Only the ``data`` section of a saved run config (what the data order depends on), so a run
+    whose other sections predate a schema change can still be traced."""
+    raw = OmegaConf.load(_config_file(path))
+    if "data" not in raw:
+        raise ValueError(f"{_config_file(path)}: no data section")
+    data = raw.data
+    if overrides:
+        data = OmegaConf.merge(data, OmegaConf.from_dotlist(list(overrides)).get("data", {}))
+    return config_from_dict(DataConfig, data)
+
+
+def _config_file(path: str | Path) -> Path:
     path = Path(path)
     if path.is_dir():
         for name in ("config.yaml", "config.json"):
             if (path / name).is_file():
-                path = path / name
-                break
-        else:
-            raise FileNotFoundError(f"{path}: no config.yaml or config.json in this folder")
-    raw = OmegaConf.load(path)
-    base = OmegaConf.structured(RunConfig)
-    base.defaults = []
-    cfg = OmegaConf.merge(base, raw)
-    if overrides:
-        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
-    return cfg  # type: ignore[return-value]
+                return path / name
+        raise FileNotFoundError(f"{path}: no config.yaml or config.json in this folder")
+    return path
 
 
 def to_container(cfg: DictConfig) -> dict[str, Any]:

@@ -49,15 +49,17 @@ def _warmup(step: int, cfg: SchedulerConfig) -> float | None:
     return None
 
 
+def _decay_fraction(step: int, cfg: SchedulerConfig, t_max: int) -> float:
+    """How far ``step`` is from the end of warmup (0) to ``t_max`` (1)."""
+    span = max(t_max - cfg.warmup_steps, 1)
+    return min(max(step - cfg.warmup_steps, 0) / span, 1.0)
+
+
 @register_scheduler("linear_with_warmup")
 def linear_with_warmup(step: int, cfg: SchedulerConfig, t_max: int) -> float:
     """Linear warmup from ``warmup_start_factor`` to 1, then linear decay to ``alpha_f`` at ``t_max``."""
     w = _warmup(step, cfg)
-    if w is not None:
-        return w
-    span = max(t_max - cfg.warmup_steps, 1)
-    frac = min(max(step - cfg.warmup_steps, 0) / span, 1.0)
-    return 1.0 - (1.0 - cfg.alpha_f) * frac
+    return w if w is not None else 1.0 - (1.0 - cfg.alpha_f) * _decay_fraction(step, cfg, t_max)
 
 
 @register_scheduler("cosine_with_warmup")
@@ -65,9 +67,7 @@ def cosine_with_warmup(step: int, cfg: SchedulerConfig, t_max: int) -> float:
     w = _warmup(step, cfg)
     if w is not None:
         return w
-    span = max(t_max - cfg.warmup_steps, 1)
-    frac = min(max(step - cfg.warmup_steps, 0) / span, 1.0)
-    return cfg.alpha_f + (1.0 - cfg.alpha_f) * 0.5 * (1.0 + math.cos(math.pi * frac))
+    return cfg.alpha_f + (1.0 - cfg.alpha_f) * 0.5 * (1.0 + math.cos(math.pi * _decay_fraction(step, cfg, t_max)))
 
 
 @register_scheduler("constant_with_warmup")
