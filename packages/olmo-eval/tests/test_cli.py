@@ -25,3 +25,11 @@ def test_every_command_has_help() -> None:
         proc = subprocess.run([sys.executable, "-m", "olmo_eval.cli", name, "--help"], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         assert f"olmo-eval {name}" in proc.stdout
+
+
+def test_bad_input_ends_with_its_message_and_status_2(hf_dir, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--model", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("olmo-eval run: error: ") and "nowhere: neither an olmo-core checkpoint" in err
+    assert main(["generate", "--model", str(hf_dir), "--tasks", "no_such_task", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("olmo-eval generate: error: unknown task or suite 'no_such_task'")
