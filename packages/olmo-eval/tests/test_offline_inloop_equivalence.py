@@ -106,3 +106,8 @@ def test_offline_equals_inloop_for_every_task_and_perplexity(tiny_olmo, tokenize
     fresh = InLoopEvaluator(tokenizer, None, every_n_steps=2)
     fresh.load_state_dict(evaluator.state_dict())
     assert fresh.last_eval_step == 4 and len(fresh.history) == 2
+
+
+def test_inloop_refuses_generation_tasks(tokenizer) -> None:
+    with pytest.raises(ValueError, match="lambada: a generation task"):
+        InLoopEvaluator(tokenizer, "arc_easy,lambada", limit=2)

@@ -1,4 +1,4 @@
-"""Compiled request files round-trip and bad files are refused with file and line."""
+"""Compiled request files round-trip for both kinds of task and bad files are refused with file and line."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ import gzip
 
 import pytest
 
-from olmo_eval.requests import RequestFileError, compile_task, load_compiled, save_compiled
+from olmo_eval.requests import (
+    GenerateUntil,
+    GenInstance,
+    RequestFileError,
+    compile_task,
+    load_compiled,
+    save_compiled,
+)
 from olmo_eval.tasks import get_task
 
 
@@ -17,6 +24,15 @@ def test_round_trip(tmp_path) -> None:
     assert back.requests == task.requests and back.instances == task.instances
     assert back.config_hash == task.config_hash and back.kind == "ranked_classification"
     assert not (tmp_path / "wg.jsonl.gz.tmp").exists()
+
+
+def test_generation_tasks_use_the_same_file(tmp_path) -> None:
+    task = compile_task(get_task("codex_mbpp", limit=3), prompt_style="chat")
+    back = load_compiled(save_compiled(task, tmp_path / "mbpp.jsonl.gz"))
+    assert back.kind == "generation" and back.requests == task.requests and back.instances == task.instances
+    assert all(isinstance(r, GenerateUntil) for r in back.requests)
+    assert all(isinstance(i, GenInstance) for i in back.instances)
+    assert [r.instance for r in back.requests] == [0, 1, 2] and back.requests[0].stop_sequences[0] == "```"
 
 
 def test_bad_lines_and_truncation_named(tmp_path) -> None:

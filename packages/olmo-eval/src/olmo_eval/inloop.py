@@ -17,7 +17,7 @@ import torch
 
 from olmo_eval.perplexity import evaluate_perplexity, load_documents, tokenize_documents
 from olmo_eval.ranked import TaskResult, evaluate_compiled, group_metrics, tokenize_tasks
-from olmo_eval.requests import CompiledTask, compile_task, load_compiled
+from olmo_eval.requests import RANKED_CLASSIFICATION, CompiledTask, compile_task, load_compiled
 from olmo_eval.tasks import expand, get_task
 from olmo_eval.tokenizer import as_tokenizer
 
@@ -69,6 +69,10 @@ class InLoopEvaluator:
         names = expand(tasks) if tasks else []
         self.tasks: list[CompiledTask] = [compile_task(get_task(n, **overrides)) for n in names]
         self.tasks += [load_compiled(p) for p in request_files]
+        for t in self.tasks:
+            if t.kind != RANKED_CLASSIFICATION:  # generating every few steps would stall training
+                raise ValueError(f"{t.name}: a {t.kind} task; the in-loop evaluator scores "
+                                 f"{RANKED_CLASSIFICATION} tasks (run generation offline: olmo-eval run)")
         self.ppl_docs = (load_documents(perplexity_dir, max_docs_per_subdomain=max_docs_per_subdomain)
                          if perplexity_dir is not None else [])
         self._tok_tasks: Any = None
