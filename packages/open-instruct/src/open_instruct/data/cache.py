@@ -78,6 +78,8 @@ def _write(entry: Path, data: TokenizedData) -> None:
         np.savez(tmp / "arrays.npz", **data.arrays())
         # meta.json last: its presence marks a finished entry.
         (tmp / "meta.json").write_text(json.dumps(data.meta, indent=1))
+        # A plain rename, not olmo_core.fileio.commit: the first finished entry wins and is never
+        # replaced under a rank that may be reading it.
         try:
             os.rename(tmp, entry)
         except OSError:
