@@ -9,7 +9,10 @@
   1 epoch, warmup 10%, batch 128 pairs, 2048 tokens.
 * ``tiny_sft`` / ``tiny_dpo``: the same shapes at CPU size on ``../shared/data/instruct``.
 
-Each is stored in hydra's ConfigStore under its name; ``compose_config`` applies overrides."""
+Each preset sets only what differs from :class:`InstructRunConfig`'s defaults (Tulu 2's SFT recipe:
+AdamW (0.9, 0.999, 1e-8), no weight decay or clipping, warmup ratio 0.03 then linear decay to 0,
+batch 128, 3 epochs, 2048 tokens; sigmoid DPO with beta 0.1). Each is stored in hydra's ConfigStore
+under its name; ``compose_config`` applies overrides."""
 
 from __future__ import annotations
 
@@ -51,9 +54,8 @@ def _with(cfg: InstructRunConfig, **changes) -> InstructRunConfig:
 
 @register_preset("tulu2_sft_olmo_7b")
 def tulu2_sft_olmo_7b() -> InstructRunConfig:
-    cfg = InstructRunConfig(kind="sft", init_from="checkpoints/olmo_7b", warmup_ratio=0.03,
-                            data=InstructDataConfig(sources=[SFT_DATA], max_length=2048),
-                            batch=BatchConfig(global_batch_size=128, micro_batch_size=2, epochs=3))
+    cfg = InstructRunConfig(init_from="checkpoints/olmo_7b", data=InstructDataConfig(sources=[SFT_DATA]),
+                            batch=BatchConfig(micro_batch_size=2))
     return _with(cfg, **{"optim.lr": 2e-6, "trainer.run_dir": "runs/tulu2_sft_olmo_7b",
                          "parallel.param_dtype": "bfloat16", "parallel.activation_checkpointing": "full"})
 
@@ -61,9 +63,8 @@ def tulu2_sft_olmo_7b() -> InstructRunConfig:
 @register_preset("tulu2_dpo_olmo_7b")
 def tulu2_dpo_olmo_7b() -> InstructRunConfig:
     cfg = InstructRunConfig(kind="dpo", init_from="runs/tulu2_sft_olmo_7b", warmup_ratio=0.1,
-                            data=InstructDataConfig(sources=[DPO_DATA], max_length=2048),
-                            batch=BatchConfig(global_batch_size=32, micro_batch_size=1, epochs=3),
-                            dpo=PreferenceConfig(loss="dpo", beta=0.1))
+                            data=InstructDataConfig(sources=[DPO_DATA]),
+                            batch=BatchConfig(global_batch_size=32, micro_batch_size=1))
     return _with(cfg, **{"optim.lr": 5e-7, "trainer.run_dir": "runs/tulu2_dpo_olmo_7b",
                          "parallel.param_dtype": "bfloat16", "parallel.activation_checkpointing": "full"})
 
@@ -72,7 +73,7 @@ def tulu2_dpo_olmo_7b() -> InstructRunConfig:
 def tulu3_dpo_norm_olmo_7b() -> InstructRunConfig:
     cfg = tulu2_dpo_olmo_7b()
     cfg.dpo = PreferenceConfig(loss="dpo_norm", beta=5.0)
-    cfg.batch = BatchConfig(global_batch_size=128, micro_batch_size=1, epochs=1)
+    cfg.batch = BatchConfig(micro_batch_size=1, epochs=1)
     cfg.trainer.run_dir = "runs/tulu3_dpo_norm_olmo_7b"
     return cfg
 
@@ -81,8 +82,7 @@ def tulu3_dpo_norm_olmo_7b() -> InstructRunConfig:
 def tiny_sft() -> InstructRunConfig:
     # The shared SFT and DPO files ask the same questions: leave out the ones tiny_dpo trains and
     # holds out on, so its held-out pairs are unseen by both models.
-    cfg = InstructRunConfig(kind="sft", init_from="tiny", warmup_ratio=0.03,
-                            data=InstructDataConfig(sources=[f"{SFT_DATA}:4000"], exclude=[TINY_DPO_PAIRS],
+    cfg = InstructRunConfig(data=InstructDataConfig(sources=[f"{SFT_DATA}:4000"], exclude=[TINY_DPO_PAIRS],
                                                     max_length=256),
                             batch=BatchConfig(global_batch_size=32, micro_batch_size=32, epochs=2))
     return _with(cfg, **{"optim.lr": 1e-3, "trainer.run_dir": "runs/tiny_sft",
@@ -95,8 +95,7 @@ def tiny_dpo() -> InstructRunConfig:
     # needs that much movement to show (one epoch at 1e-3: +0.011, p = 0.28; this: +0.026, p = 0.015).
     cfg = InstructRunConfig(kind="dpo", init_from="runs/tiny_sft", warmup_ratio=0.1,
                             data=InstructDataConfig(sources=[TINY_DPO_PAIRS], max_length=256, holdout=2000),
-                            batch=BatchConfig(global_batch_size=32, micro_batch_size=32, epochs=2),
-                            dpo=PreferenceConfig(loss="dpo", beta=0.1))
+                            batch=BatchConfig(global_batch_size=32, micro_batch_size=32, epochs=2))
     return _with(cfg, **{"optim.lr": 2e-3, "trainer.run_dir": "runs/tiny_dpo", "trainer.checkpoint.every": 100})
 
 
