@@ -88,7 +88,7 @@ def generate_until(model: Any, tokenizer: Any, requests: Sequence[GenerateUntil]
 
 
 @torch.no_grad()
-def bits_per_byte(model: Any, codec: Any, pairs: Sequence[tuple[str, str]]) -> list[float | None]:
+def bits_per_byte(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]]) -> list[float | None]:
     """One value per ``(context, continuation)``; None for an empty continuation. Inputs longer
     than the model's window keep their last tokens (the continuation is always scored whole when
     it fits)."""
@@ -98,7 +98,7 @@ def bits_per_byte(model: Any, codec: Any, pairs: Sequence[tuple[str, str]]) -> l
     out: list[float | None] = []
     for context, continuation in pairs:
         nbytes = len(continuation.encode("utf-8"))
-        ctx, cont = encode_pair(codec, context, continuation)
+        ctx, cont = encode_pair(tokenizer, context, continuation)
         if not cont or nbytes == 0:
             out.append(None)
             continue

@@ -62,6 +62,10 @@ class GenerationConfig:
 
 
 class GenerationTask:
+    """Base of the generation tasks; a family sets ``primary_metric`` / ``instance_metrics`` and
+    implements ``chat_prompt``, ``extract`` and ``verdict`` (and overrides the ``base_*`` hooks where
+    the shipped request needs it)."""
+
     kind = GENERATION
     group: str | None = None
     primary_metric = "exact_match"
