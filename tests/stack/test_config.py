@@ -100,3 +100,9 @@ def test_pretrain_stage_builds_the_run_config_of_its_manifest(tmp_path: Path) ->
     expected.data.paths, expected.trainer.run_dir = [str(tmp_path / "tok")], str(tmp_path / "pretrain")
     assert built[0].to_dict() == expected.to_dict()
     assert isinstance(cfg.pretrain, PretrainConfig) and built[0].optim.lr == 0.002
+
+
+def test_a_written_config_loads_back_unchanged(tmp_path: Path) -> None:
+    assert main(["launch", "smoke", "--out", str(tmp_path)]) == 0  # writes the resolved stack.yaml
+    again, smoke = load_stack_config(str(tmp_path / "stack.yaml")), load_stack_config("smoke")
+    assert json.dumps(dataclasses.asdict(again), default=str) == json.dumps(dataclasses.asdict(smoke), default=str)
