@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from open_instruct.losses.dpo import DPO_LOSSES, LN2_AT_START, PreferenceLogps, dpo_loss
+from open_instruct.train.objectives import DPOLoss
 
 G = torch.Generator().manual_seed(0)
 P = 16
@@ -43,11 +44,12 @@ def trl(loss: str, i: int, beta: float, ls: float = 0.0, gamma: float = 0.5) -> 
     return value, beta * (pc - rc), beta * (pr - rr)
 
 
-@pytest.mark.parametrize("loss", sorted(DPO_LOSSES))
-@pytest.mark.parametrize("beta,ls", [(0.1, 0.0), (5.0, 0.0), (0.5, 0.1)])
+SMOOTHABLE = sorted(set(DPO_LOSSES) - {"ipo", "hinge"})  # TRL has no label-smoothed ipo or hinge
+
+
+@pytest.mark.parametrize("loss,beta,ls", [(loss, beta, 0.0) for loss in sorted(DPO_LOSSES) for beta in (0.1, 5.0)]
+                         + [(loss, 0.5, 0.1) for loss in SMOOTHABLE])
 def test_equals_trl_formulas(loss: str, beta: float, ls: float) -> None:
-    if ls and loss in ("ipo", "hinge"):
-        return  # TRL has no label smoothing for these
     for dtype in (torch.float64, torch.float32):
         lp = PreferenceLogps(PC.to(dtype), PR.to(dtype), NC, NR, RC.to(dtype), RR.to(dtype))
         losses, rc, rr = dpo_loss(loss, lp, beta=beta, label_smoothing=ls)
@@ -81,6 +83,18 @@ def test_gradient_direction() -> None:
         dpo_loss(name, lp, beta=0.1)[0].sum().backward()
         # lowering the loss means raising chosen and lowering rejected (where the loss is active)
         assert (pc.grad <= 0).all() and (pr.grad >= 0).all(), name
+
+
+@pytest.mark.parametrize("loss", ["ipo", "hinge"])
+def test_label_smoothing_refused_where_trl_has_none(loss: str) -> None:
+    """TRL silently ignores label_smoothing for ipo/hinge; we refuse it, in the loss and at config build."""
+    lp = PreferenceLogps(PC, PR, NC, NR, RC, RR)
+    with pytest.raises(ValueError, match=f"{loss!r} preference loss has no label smoothing"):
+        dpo_loss(loss, lp, beta=0.1, label_smoothing=0.1)
+    with pytest.raises(ValueError, match="no label smoothing"):
+        DPOLoss(loss, label_smoothing=0.1)
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 0.5\]"):
+        DPOLoss("dpo", label_smoothing=0.7)
 
 
 def test_unknown_and_missing_reference() -> None:

@@ -53,6 +53,19 @@ class PreferenceLogps:
         return self.ref_chosen, self.ref_rejected
 
 
+#: Losses with no label-smoothed form (TRL ignores ``label_smoothing`` for them with a warning; we refuse it,
+#: so a config asking for smoothing never trains something else than it says).
+NO_LABEL_SMOOTHING = ("ipo", "hinge")
+
+
+def check_label_smoothing(loss: str, label_smoothing: float) -> None:
+    if label_smoothing and loss in NO_LABEL_SMOOTHING:
+        raise ValueError(f"the {loss!r} preference loss has no label smoothing; "
+                         f"set label_smoothing to 0 (got {label_smoothing})")
+    if not 0.0 <= label_smoothing <= 0.5:  # past 0.5 the loss prefers the rejected completion
+        raise ValueError(f"label_smoothing must be in [0, 0.5] (got {label_smoothing})")
+
+
 def _sigmoid_loss(z: torch.Tensor, label_smoothing: float) -> torch.Tensor:
     return -(1 - label_smoothing) * F.logsigmoid(z) - label_smoothing * F.logsigmoid(-z)
 
@@ -89,7 +102,7 @@ def length_normalized_dpo(lp: PreferenceLogps, *, beta: float = 5.0, label_smoot
 
 
 @register_dpo_loss("ipo")
-def ipo(lp: PreferenceLogps, *, beta: float = 0.1, **_):
+def ipo(lp: PreferenceLogps, *, beta: float = 0.1, label_smoothing: float = 0.0, **_):
     """IPO (Azar et al. 2023), on per-token average log-probs as TRL computes it:
 
         h    = (pi_c / n_c - pi_r / n_r) - (ref_c / n_c - ref_r / n_r)
@@ -97,6 +110,7 @@ def ipo(lp: PreferenceLogps, *, beta: float = 0.1, **_):
         reward_c = beta * (pi_c - ref_c) / n_c,  reward_r = beta * (pi_r - ref_r) / n_r
 
     With policy == reference the loss is 1 / (4 beta^2), not ln 2."""
+    check_label_smoothing("ipo", label_smoothing)
     ref_c, ref_r = lp.require_reference("ipo")
     pc, pr = lp.avg(lp.policy_chosen, True), lp.avg(lp.policy_rejected, False)
     rc, rr = lp.avg(ref_c, True), lp.avg(ref_r, False)
@@ -119,7 +133,7 @@ def simpo(lp: PreferenceLogps, *, beta: float = 2.0, gamma: float = 0.5, label_s
 
 
 @register_dpo_loss("hinge")
-def hinge(lp: PreferenceLogps, *, beta: float = 0.1, **_):
+def hinge(lp: PreferenceLogps, *, beta: float = 0.1, label_smoothing: float = 0.0, **_):
     """Hinge loss on the DPO margin (SLiC-style, as TRL's ``loss_type="hinge"``):
 
         h    = (pi_c - pi_r) - (ref_c - ref_r)
@@ -127,6 +141,7 @@ def hinge(lp: PreferenceLogps, *, beta: float = 0.1, **_):
         reward_c = beta * (pi_c - ref_c),  reward_r = beta * (pi_r - ref_r)
 
     With policy == reference the loss is 1."""
+    check_label_smoothing("hinge", label_smoothing)
     ref_c, ref_r = lp.require_reference("hinge")
     h = (lp.policy_chosen - lp.policy_rejected) - (ref_c - ref_r)
     return (torch.relu(1 - beta * h), beta * (lp.policy_chosen - ref_c).detach(),

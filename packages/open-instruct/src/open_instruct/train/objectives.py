@@ -12,7 +12,7 @@ from torch import nn
 
 from olmo_core.train.loss import LossOutput, register_loss
 from open_instruct.logprobs import model_sequence_logprobs, model_target_logprobs
-from open_instruct.losses.dpo import PreferenceLogps, dpo_loss, needs_reference
+from open_instruct.losses.dpo import PreferenceLogps, check_label_smoothing, dpo_loss, needs_reference
 from open_instruct.losses.sft import sft_loss_sum
 
 
@@ -37,6 +37,7 @@ class DPOLoss:
 
     def __init__(self, loss: str = "dpo", beta: float = 0.1, label_smoothing: float = 0.0,
                  gamma: float = 0.5) -> None:
+        check_label_smoothing(loss, label_smoothing)  # at config build, not at the first step
         self.loss, self.beta, self.label_smoothing, self.gamma = loss, beta, label_smoothing, gamma
 
     def num_targets(self, micro_batch: Mapping[str, torch.Tensor]) -> int:
