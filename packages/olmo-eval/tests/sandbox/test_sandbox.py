@@ -3,6 +3,7 @@ nothing outlives the run. Tests without the Python audit guard show the kernel-l
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -127,7 +128,7 @@ def test_no_network_even_to_the_parents_loopback() -> None:
 def test_parent_environment_is_unreadable(monkeypatch: pytest.MonkeyPatch) -> None:
     secret = f"secret-{uuid.uuid4().hex}"
     monkeypatch.setenv("OLMO_EVAL_SANDBOX_SECRET", secret)
-    program = ("import os\nprint(sorted(os.environ))\nfound = []\nfor pid in os.listdir('/proc'):\n"
+    program = ("import json, os\nprint(json.dumps(sorted(os.environ)))\nfound = []\nfor pid in os.listdir('/proc'):\n"
                "    if pid.isdigit():\n        try:\n"
                "            if b'OLMO_EVAL_SANDBOX_SECRET' in open(f'/proc/{pid}/environ', 'rb').read():\n"
                "                found.append(pid)\n        except OSError:\n            pass\n"
@@ -136,5 +137,6 @@ def test_parent_environment_is_unreadable(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.outcome == Outcome.PASSED
     assert secret not in result.stdout and "OLMO_EVAL_SANDBOX_SECRET" not in result.stdout.split("\n")[0]
     assert "none found" in result.stdout
-    assert eval(result.stdout.split("\n")[0]) == sorted(["PATH", "HOME", "TMPDIR", "LANG", "PYTHONDONTWRITEBYTECODE",
+    # parsed as JSON, never eval'd: the output is the untrusted program's
+    assert json.loads(result.stdout.split("\n")[0]) == sorted(["PATH", "HOME", "TMPDIR", "LANG", "PYTHONDONTWRITEBYTECODE",
                                                           "PYTHONHASHSEED"])
