@@ -10,6 +10,7 @@ continue internally (training from its last checkpoint, tokenization from finish
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -57,13 +58,21 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
 
 
+def config_record(config: Any) -> Any:
+    """What the fingerprint and the manifest hold of a stage's config: a typed config as plain data."""
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return dataclasses.asdict(config)
+    return config
+
+
 @dataclass
 class StageContext:
-    """What a stage's function receives: its folder, its config, and the manifests it reads."""
+    """What a stage's function receives: its folder, its config (typed, as the stack built it; a
+    stage that changes it works on a copy), and the manifests it reads."""
 
     name: str
     dir: Path
-    config: dict[str, Any]
+    config: Any
     upstream: dict[str, dict[str, Any]]
 
     def output_of(self, stage: str, key: str) -> Path:
@@ -74,7 +83,8 @@ class StageContext:
 class Stage:
     name: str
     run: Callable[[StageContext], Mapping[str, Any]]
-    config: dict[str, Any] = field(default_factory=dict)
+    #: a typed config (a dataclass, recorded through :func:`config_record`) or a plain mapping
+    config: Any = field(default_factory=dict)
     after: tuple[str, ...] = ()
     raw_inputs: tuple[Path, ...] = ()
 
@@ -111,7 +121,7 @@ class Pipeline:
 
     def fingerprint(self, stage: Stage, upstream: Mapping[str, dict[str, Any]],
                     raw_hashes: Mapping[str, str]) -> str:
-        payload = {"stage": stage.name, "config": stage.config, "raw": dict(raw_hashes),
+        payload = {"stage": stage.name, "config": config_record(stage.config), "raw": dict(raw_hashes),
                    "upstream": {k: v["fingerprint"] for k, v in sorted(upstream.items())}}
         return hashlib.sha256(_canonical(payload).encode()).hexdigest()
 
@@ -145,7 +155,7 @@ class Pipeline:
             result = dict(stage.run(StageContext(stage.name, stage_dir, stage.config, upstream)))
             manifest = {
                 "format": STAGE_FORMAT, "version": 1, "stage": stage.name, "fingerprint": fp,
-                "config": stage.config,
+                "config": config_record(stage.config),
                 "inputs": {"stages": {a: {"fingerprint": m["fingerprint"], "dir": str(self.run_dir / a)}
                                       for a, m in upstream.items()},
                            "raw_files": raw_hashes},

@@ -75,14 +75,18 @@ def test_print_config_and_bad_override_exit_codes(capsys: pytest.CaptureFixture[
     assert "no_such_knob" in capsys.readouterr().err
 
 
-def test_pretrain_stage_builds_the_run_config_of_its_manifest(tmp_path: Path) -> None:
+def test_pretrain_stage_builds_the_typed_run_config_it_is_handed(tmp_path: Path) -> None:
+    """The stage receives the stack's typed config (no dict round trip), builds from a copy of it, and
+    the manifest records it as plain data."""
     from olmo_stack.pipeline.run import build_stages
     from olmo_stack.pipeline.train import stage_pretrain
-    from olmo_stack.stages import StageContext
+    from olmo_stack.stages import StageContext, config_record
 
     cfg = load_stack_config("smoke", ["pretrain.optim.lr=0.002"])
     (stage,) = [s for s in build_stages(cfg) if s.name == "pretrain"]
-    config = json.loads(json.dumps(stage.config, default=str))  # as the manifest stores it
+    assert stage.config.run is cfg.pretrain
+    record = json.loads(json.dumps(config_record(stage.config), default=str))
+    assert record["run"]["optim"]["lr"] == 0.002 and record["moe"] is False
     built: list[RunConfig] = []
 
     class Stop(Exception):
@@ -95,7 +99,8 @@ def test_pretrain_stage_builds_the_run_config_of_its_manifest(tmp_path: Path) ->
     upstream = {"tokens": {"outputs": {"tokens": str(tmp_path / "tok"), "heldout": str(tmp_path / "held")}}}
     with mock.patch.object(RunConfig, "build", capture), mock.patch("olmo_eval.inloop.InLoopEvaluator"), \
             pytest.raises(Stop):
-        stage_pretrain(StageContext("pretrain", tmp_path / "pretrain", config, upstream))
+        stage_pretrain(StageContext("pretrain", tmp_path / "pretrain", stage.config, upstream))
+    assert cfg.pretrain.data.paths != [str(tmp_path / "tok")], "the stage changed the stack's own config"
     expected = cfg.pretrain.run_config()
     expected.data.paths, expected.trainer.run_dir = [str(tmp_path / "tok")], str(tmp_path / "pretrain")
     assert built[0].to_dict() == expected.to_dict()

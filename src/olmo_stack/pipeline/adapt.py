@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +14,13 @@ from olmo_stack.stages import StageContext
 
 
 def _run(ctx: StageContext, which: str, init_from: Path, **data: Any) -> dict[str, Any]:
-    """Train ``adapt.<which>`` (open-instruct's typed run config, read back from the manifest's
-    config) from ``init_from`` into the stage folder, with ``data`` fields set; the stage's outputs."""
-    from olmo_core.config.load import config_from_dict
+    """Train ``adapt.<which>`` (open-instruct's typed run config; ``ctx.config`` is the stack's
+    :class:`AdaptConfig`) from ``init_from`` into the stage folder, with ``data`` fields set; the
+    stage's outputs."""
     from olmo_core.distributed.utils import destroy_distributed
-    from open_instruct.train.config import InstructRunConfig
     from open_instruct.train.run import run
 
-    cfg = config_from_dict(InstructRunConfig, ctx.config[which])
+    cfg = copy.deepcopy(getattr(ctx.config, which))
     cfg.init_from, cfg.trainer.run_dir, cfg.data.cache_dir = str(init_from), str(ctx.dir), str(ctx.dir / "cache")
     for key, value in data.items():
         setattr(cfg.data, key, value)
@@ -36,14 +36,14 @@ def stage_sft(ctx: StageContext) -> dict[str, Any]:
     instruct = builtin_path("instruct")
     # The built-in sets ask disjoint questions; excluding the pairs' ids keeps it so for any counts.
     return _run(ctx, "sft", ctx.output_of("pretrain", "checkpoint"),
-                sources=[f"{instruct / 'sft.jsonl.zst'}:{ctx.config['sft_examples']}"],
+                sources=[f"{instruct / 'sft.jsonl.zst'}:{ctx.config.sft_examples}"],
                 exclude=[str(instruct / "dpo.jsonl.zst")])
 
 
 def stage_dpo(ctx: StageContext) -> dict[str, Any]:
     instruct = builtin_path("instruct")
     return _run(ctx, "dpo", ctx.output_of("sft", "checkpoint"),
-                sources=[f"{instruct / 'dpo.jsonl.zst'}:{ctx.config['dpo_pairs']}"])
+                sources=[f"{instruct / 'dpo.jsonl.zst'}:{ctx.config.dpo_pairs}"])
 
 
 # -- what SFT and DPO show in the report and the run summary -------------------------------------------

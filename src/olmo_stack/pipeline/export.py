@@ -18,8 +18,6 @@ def stage_export(ctx: StageContext) -> dict[str, Any]:
 
     from olmo_core.convert.hf_io import to_hf
 
-    if ctx.config["moe"]:
-        import olmoe.convert  # noqa: F401  (registers the OLMoE converter)
     ckpt = ctx.output_of("dpo", "checkpoint")
     out = ctx.dir / "hf"
     if out.exists():

@@ -22,7 +22,7 @@ from olmo_stack.pipeline.evaluate import stage_eval_adapted, stage_eval_base
 from olmo_stack.pipeline.export import stage_export, stage_routing
 from olmo_stack.pipeline.report_build import build_report
 from olmo_stack.pipeline.reporting import summary_of
-from olmo_stack.pipeline.train import stage_pretrain
+from olmo_stack.pipeline.train import PretrainStageConfig, stage_pretrain
 from olmo_stack.stages import Pipeline, Stage, sha256_file
 
 
@@ -32,7 +32,7 @@ def _sha_if_file(path: str) -> str | None:
 
 
 def build_stages(cfg: StackConfig) -> list[Stage]:
-    d, p, a = dataclasses.asdict(cfg.data), dataclasses.asdict(cfg.pretrain), dataclasses.asdict(cfg.adapt)
+    d = dataclasses.asdict(cfg.data)
     ev = dataclasses.asdict(cfg.eval)
     stages = [
         Stage("filter", stage_filter, config={**{k: d[k] for k in ("corpus", "dolma_config", "dolma_overrides", "processes",
@@ -42,15 +42,15 @@ def build_stages(cfg: StackConfig) -> list[Stage]:
         Stage("decontaminate", stage_decontaminate, config={"tasks": d["decontaminate"]}, after=("filter",)),
         Stage("tokens", stage_tokens, config={k: d[k] for k in ("heldout_every", "processes", "max_tokens_per_file")},
               after=("decontaminate",)),
-        Stage("pretrain", stage_pretrain, config={**p, "moe": cfg.moe, "inloop_ppl_docs": ev["max_docs_per_subdomain"]},
+        Stage("pretrain", stage_pretrain, config=PretrainStageConfig(cfg.pretrain, cfg.moe, cfg.eval.max_docs_per_subdomain),
               after=("tokens",)),
     ]
     if cfg.moe:
         stages.append(Stage("routing", stage_routing, after=("pretrain", "tokens")))
     stages += [
         Stage("eval_base", stage_eval_base, config=ev, after=("pretrain", "tokens")),
-        Stage("sft", stage_sft, config=a, after=("pretrain",)),
-        Stage("dpo", stage_dpo, config=a, after=("sft",)),
+        Stage("sft", stage_sft, config=cfg.adapt, after=("pretrain",)),
+        Stage("dpo", stage_dpo, config=cfg.adapt, after=("sft",)),
         Stage("eval_adapted", stage_eval_adapted, config=ev, after=("sft", "dpo", "tokens")),
         Stage("export", stage_export, config={"moe": cfg.moe}, after=("dpo",)),
     ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
+import copy
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +20,34 @@ def tokenizer_path() -> Path:
     return default_tokenizer_path()
 
 
+@dataclass
+class PretrainStageConfig:
+    """The pretrain stage's config: the stack's typed :class:`PretrainConfig` itself, whether the model
+    is an MoE (its routing metrics are logged), and how many held-out documents per source in-loop
+    perplexity reads."""
+
+    run: PretrainConfig
+    moe: bool = False
+    inloop_ppl_docs: int | None = None
+
+
 def stage_pretrain(ctx: StageContext) -> dict[str, Any]:
     """Train from scratch on the token arrays; resumes from the latest checkpoint in the stage folder.
-
-    ``ctx.config`` is the stack's :class:`PretrainConfig` as written to the manifest (plus ``moe`` and
-    ``inloop_ppl_docs``); the typed olmo-core run config is read back from it and builds the trainer."""
+    ``ctx.config`` is a :class:`PretrainStageConfig`; its olmo-core run config builds the trainer."""
     from olmo_core.checkpoint.manager import latest_checkpoint
-    from olmo_core.config.load import config_from_dict
     from olmo_core.distributed.utils import destroy_distributed
     from olmo_eval.inloop import InLoopEvaluator
 
-    c = ctx.config
-    p = config_from_dict(PretrainConfig, {f.name: c[f.name] for f in dataclasses.fields(PretrainConfig)})
-    cfg = p.run_config()
+    c: PretrainStageConfig = ctx.config
+    p = c.run
+    cfg = copy.deepcopy(p.run_config())
     cfg.data.paths = [str(ctx.output_of("tokens", "tokens"))]
     cfg.trainer.run_dir = str(ctx.dir)
     evaluator = InLoopEvaluator(tokenizer_path(), tasks=p.inloop_tasks, every_n_steps=p.eval_every,
                                 limit=p.inloop_limit, perplexity_dir=ctx.output_of("tokens", "heldout"),
-                                max_docs_per_subdomain=c["inloop_ppl_docs"], eval_at_start=True, prefix="inloop")
+                                max_docs_per_subdomain=c.inloop_ppl_docs, eval_at_start=True, prefix="inloop")
     callbacks: list[Any] = [evaluator]
-    if c["moe"]:
+    if c.moe:
         from olmoe.callbacks import RoutingMetrics
 
         callbacks.append(RoutingMetrics())
