@@ -69,3 +69,25 @@ def test_table_marks_second_figures_and_missed_goals() -> None:
     assert lines[0].startswith("| `b` |") and "**1.20**" in lines[0] and "≥ 1.5 ✗" in lines[0]
     assert "the head dominates" in lines[0]
     assert lines[1].startswith("| `b` (toy) †") and "**3.00**" in lines[1]
+
+
+def test_only_reruns_one_benchmark_and_keeps_the_other_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = str(run_all.HERE)
+    for name in ("fake_a", "fake_b"):
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(FAKE.format(bench=bench, name=name, other=1)))
+    monkeypatch.setattr(run_all, "HERE", tmp_path)
+    monkeypatch.setattr(run_all, "BENCHMARKS", ["fake_a", "fake_b"])
+    out = tmp_path / "docs" / "benchmarks.md"
+    monkeypatch.setattr(sys, "argv", ["run_all.py", "--out", str(out)])
+    assert run_all.main() == 0
+    first = [__import__("json").loads(x) for x in out.with_suffix(".jsonl").read_text().splitlines()]
+    assert sorted(r["name"] for r in first) == ["fake_a", "fake_b"]
+    # fake_b now fails its work check: the rerun lists it so, and fake_a's row is kept from the first pass
+    (tmp_path / "fake_b.py").write_text(textwrap.dedent(FAKE.format(bench=bench, name="fake_b", other=2)))
+    monkeypatch.setattr(sys, "argv", ["run_all.py", "--only", "fake_b", "--out", str(out)])
+    assert run_all.main() == 1
+    md = out.read_text()
+    assert "| `fake_a` |" in md and "**2.00**" in md and "| `fake_b` | | | | **work-mismatch**" in md
+    assert "`fake_a`: kept from the pass of" in md
+    kept = [__import__("json").loads(x) for x in out.with_suffix(".jsonl").read_text().splitlines()]
+    assert [r["name"] for r in kept] == ["fake_a"]

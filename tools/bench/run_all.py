@@ -4,13 +4,15 @@ goal, what limits it) and ``docs/benchmarks.png`` (the ratios against their goal
 
     uv run python tools/bench/run_all.py --quick          # every benchmark's --quick pass (~20 min, 2 cores)
     uv run python tools/bench/run_all.py                  # the full runs
-    uv run python tools/bench/run_all.py --only train_step,moe_layer --out /tmp/bench.md
+    uv run python tools/bench/run_all.py --quick --only vs_olmo_core   # rerun one, keep the other rows
 
 Each benchmark runs as its own process (``python tools/bench/NAME.py [--quick]``), one at a time, with
 ``OLMO_BENCH_RESULTS`` pointing at a JSON-lines file the harness appends every comparison to. A
 benchmark that fails, or whose work check fails (exit 2, no ratio), is listed as such in the table and
 makes this command exit non-zero; the table is still written. Both files are written under a temporary
-name and renamed when complete.
+name and renamed when complete. The records behind the table are kept beside it
+(``docs/benchmarks.jsonl``): with ``--only``, the rows of the benchmarks not rerun come from there
+(each keeps the date of the pass that measured it), so one benchmark can be refreshed alone.
 """
 
 from __future__ import annotations
@@ -107,7 +109,9 @@ def table(records: list[dict], statuses: dict[str, tuple[str, float, str]], quic
         "",
     ]
     tail = ["", "Run times of this pass:", ""]
-    tail += [f"- `{n}`: {s} in {t:.0f} s" for n, (s, t, _) in statuses.items()]
+    measured = {r["name"]: r.get("measured") for r in records}
+    tail += [f"- `{n}`: {s} in {t:.0f} s" if t else f"- `{n}`: kept from the pass of {measured.get(n) or 'an earlier run'}"
+             for n, (s, t, _) in statuses.items()]
     return "\n".join(head + rows + tail) + "\n"
 
 
@@ -165,11 +169,23 @@ def main() -> int:
         log(f"    {status} in {seconds:.0f}s: {last}")
         if status != "ok":
             log("    " + tail.replace("\n", "\n    "))
-    records = [json.loads(x) for x in results.read_text().splitlines() if x.strip()]
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    records = [{**json.loads(x), "measured": stamp} for x in results.read_text().splitlines() if x.strip()]
     out.parent.mkdir(parents=True, exist_ok=True)
+    kept = out.with_suffix(".jsonl")
+    if args.only and kept.is_file():
+        earlier = [json.loads(x) for x in kept.read_text().splitlines() if x.strip()]
+        earlier = [r for r in earlier if r["name"] not in names and r["name"] in BENCHMARKS]
+        for name in dict.fromkeys(r["name"] for r in earlier):
+            statuses.setdefault(name, ("ok", 0.0, ""))
+        statuses = {n: statuses[n] for n in BENCHMARKS if n in statuses}
+        records = earlier + records
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(table(records, statuses, args.quick))
     os.replace(tmp, out)
+    tmp = kept.with_name(kept.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
+    os.replace(tmp, kept)
     if records:
         chart(records, out.with_suffix(".png"))
     bad = [n for n, (s, _, _) in statuses.items() if s != "ok"]
