@@ -1,6 +1,8 @@
-"""Done-when test: a tiny random olmo-core OLMo through the offline runner and through the in-loop
-evaluator gives the same per-request log-likelihoods (1e-5, fp32) and the same metrics, for every
-registered ranked-classification task and for perplexity."""
+"""A tiny random olmo-core OLMo through the offline runner and through the in-loop evaluator gives the
+same per-request log-likelihoods (1e-5, fp32) and the same metrics, for every registered
+ranked-classification task and for perplexity. Both paths share olmo-eval's scoring code, so this
+checks the wiring for every task; the independent check (both paths against a scorer written on
+``transformers``) is ``test_inloop_offline_vs_transformers.py``."""
 
 from __future__ import annotations
 
@@ -61,23 +63,27 @@ def test_offline_equals_inloop_for_every_task_and_perplexity(tiny_olmo, tokenize
     ppl_off = run_perplexity(tiny_olmo, tokenizer, ppl_root, tmp_path / "ppl", token_budget=budget,
                              show_progress=False)
 
-    # In-loop: core tasks compiled by the evaluator itself; MMLU read from the offline request files.
+    # In-loop: every task compiled by the evaluators themselves (no offline request file is read).
     evaluator = InLoopEvaluator(tokenizer, "core9,core9:mc", limit=2, every_n_steps=2, token_budget=budget,
-                                request_files=sorted((out_mmlu / "requests").glob("*.jsonl.gz")),
                                 perplexity_dir=ppl_root)
+    evaluator_mmlu = InLoopEvaluator(tokenizer, "mmlu,mmlu:mc", limit=1, num_shots=0, every_n_steps=2,
+                                     token_budget=budget)
     tiny_olmo.train()
     state = FakeState(tiny_olmo, tmp_path)
-    evaluator.on_train_start(state)
+    for cb in (evaluator, evaluator_mmlu):
+        cb.on_train_start(state)
     for step in range(1, 5):
         state.step = step
-        evaluator.on_step_end(state, {"train/loss": 1.0})
-    evaluator.on_train_end(state)
-    assert [s for s, _ in state.logged] == [2, 4]
+        for cb in (evaluator, evaluator_mmlu):
+            cb.on_step_end(state, {"train/loss": 1.0})
+    for cb in (evaluator, evaluator_mmlu):
+        cb.on_train_end(state)
+    assert [s for s, _ in state.logged] == [2, 2, 4, 4]
     assert tiny_olmo.training  # the evaluator restores the training mode
 
-    logged = state.logged[-1][1]
+    logged = {**state.logged[-2][1], **state.logged[-1][1]}
     for name in core + mmlu:
-        inloop = evaluator.last_results[name]
+        inloop = (evaluator if name in core else evaluator_mmlu).last_results[name]
         entry = (m_core if name in core else m_mmlu)["tasks"][name]
         assert inloop.config_hash == entry["config_hash"], name
         offline_rows = _offline_logprobs(out_core if name in core else out_mmlu, name)
