@@ -30,7 +30,7 @@ CPU seconds of each command's process tree per round (``getrusage(RUSAGE_CHILDRE
 busy shared machine barely moves.
 
 Work check: both outputs are read back (Dolma: headerless memmaps + ``.csv.gz`` rows ``start,end,id,
-src,loc``, documents shuffled across memmaps with ``--seed``; ours: ``part-*.npy`` + ``.docs.jsonl``
+src,loc``, documents shuffled across memmaps with ``--seed``; ours: ``part-*.npy`` memmaps + ``.docs.jsonl``
 sidecars), documents are matched by (input file name, id), and the token-id sequence of every document
 must be identical (tolerance: none; 0 documents only on one side) or no ratio is printed.
 
@@ -124,7 +124,8 @@ def read_ours(dest: Path) -> dict[str, Any]:
     for sidecar in sorted(dest.glob("*.docs.jsonl")):
         with open(sidecar, encoding="utf-8") as f:
             header = json.loads(f.readline())
-            tokens = np.load(dest / header["array"], mmap_mode="r")
+            tokens = (np.memmap(dest / header["array"], dtype="<u2", mode="r")  # headerless, as Dolma's
+                      if header.get("array_format") == "memmap" else np.load(dest / header["array"], mmap_mode="r"))
             for line in f:
                 start, end, doc_id, _, source_file = json.loads(line)
                 docs[f"{Path(source_file).name}/{doc_id}"] = [end - start, _digest(tokens[start:end])]

@@ -16,7 +16,12 @@ from typing import Any
 
 DOCUMENT_FORMAT_VERSION = 1
 ATTRIBUTES_FORMAT_VERSION = 1
-TOKENS_FORMAT_VERSION = 1
+#: 2 added the header field ``array_format`` (a version-1 array is always ``npy``).
+TOKENS_FORMAT_VERSION = 2
+TOKENS_FORMAT_VERSIONS = (1, 2)
+#: ``memmap``: headerless little-endian ids, as Dolma's ``tokens`` and OLMo-core's numpy datasets
+#: read and write them, with Dolma's ``.csv.gz`` metadata beside; ``npy``: a NumPy ``.npy`` file.
+TOKEN_ARRAY_FORMATS = ("memmap", "npy")
 TOKENS_FORMAT_NAME = "olmo-stack/tokens"
 
 #: Compression is chosen by file extension, as in Dolma.
@@ -155,11 +160,12 @@ TOKENS_COLUMNS = ("start", "end", "id", "source", "source_file")
 class TokensHeader:
     """First line of a tokenized shard's sidecar (``part-NNNNN.docs.jsonl``).
 
-    The array ``part-NNNNN.npy`` is a 1-D NumPy ``.npy`` file of ``dtype`` holding every document's
-    tokens followed by ``eos_id``. Each following sidecar line is ``[start, end, id, source,
-    source_file]``: the document's token range ``[start, end)`` in the array, EOS included, rows
-    contiguous and in array order. The sidecar is written (renamed into place) after the array, so a
-    shard without a sidecar is unfinished."""
+    The array ``part-NNNNN.npy`` holds every document's tokens followed by ``eos_id``, as ``dtype``:
+    headerless (``array_format="memmap"``, the default; Dolma's ``part-NNNNN.csv.gz`` metadata beside
+    it) or a NumPy ``.npy`` file (``"npy"``). Each following sidecar line is ``[start, end, id,
+    source, source_file]``: the document's token range ``[start, end)`` in the array, EOS included,
+    rows contiguous and in array order. The sidecar is written (renamed into place) after the array,
+    so a shard without a sidecar is unfinished."""
 
     dtype: str
     eos_id: int
@@ -170,6 +176,7 @@ class TokensHeader:
     num_documents: int
     num_tokens: int
     array: str
+    array_format: str = "memmap"
     format: str = TOKENS_FORMAT_NAME
     version: int = TOKENS_FORMAT_VERSION
     columns: tuple[str, ...] = TOKENS_COLUMNS
@@ -179,16 +186,20 @@ class TokensHeader:
                 "pad_id": self.pad_id, "vocab_size": self.vocab_size,
                 "tokenizer": {"name": self.tokenizer_name, "sha256": self.tokenizer_sha256},
                 "num_documents": self.num_documents, "num_tokens": self.num_tokens, "array": self.array,
-                "columns": list(self.columns)}
+                "array_format": self.array_format, "columns": list(self.columns)}
 
     @classmethod
     def from_json(cls, obj: Any, *, path: str | Path | None = None) -> TokensHeader:
         if not isinstance(obj, dict) or obj.get("format") != TOKENS_FORMAT_NAME:
             raise FormatError(f"not a tokenized-dataset sidecar (format != {TOKENS_FORMAT_NAME!r})",
                               path=path, line=1, field="format")
-        if obj.get("version") != TOKENS_FORMAT_VERSION:
+        if obj.get("version") not in TOKENS_FORMAT_VERSIONS:
             raise FormatError(f"unsupported version {obj.get('version')!r}, this reader knows "
-                              f"{TOKENS_FORMAT_VERSION}", path=path, line=1, field="version")
+                              f"{list(TOKENS_FORMAT_VERSIONS)}", path=path, line=1, field="version")
+        array_format = obj.get("array_format") if obj["version"] >= 2 else "npy"
+        if array_format not in TOKEN_ARRAY_FORMATS:
+            raise FormatError(f"array_format must be one of {list(TOKEN_ARRAY_FORMATS)}, got {array_format!r}",
+                              path=path, line=1, field="array_format")
         if obj.get("dtype") not in ("uint16", "uint32"):
             raise FormatError(f"dtype must be uint16 or uint32, got {obj.get('dtype')!r}", path=path,
                               line=1, field="dtype")
@@ -199,7 +210,7 @@ class TokensHeader:
             return cls(dtype=obj["dtype"], eos_id=int(obj["eos_id"]), pad_id=int(obj["pad_id"]),
                        vocab_size=int(obj["vocab_size"]), tokenizer_name=str(tok["name"]),
                        tokenizer_sha256=str(tok["sha256"]), num_documents=int(obj["num_documents"]),
-                       num_tokens=int(obj["num_tokens"]), array=str(obj["array"]))
+                       num_tokens=int(obj["num_tokens"]), array=str(obj["array"]), array_format=array_format)
         except (KeyError, TypeError, ValueError) as e:
             raise FormatError(f"missing or bad header field: {e}", path=path, line=1) from e
 

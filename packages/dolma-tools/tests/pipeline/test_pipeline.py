@@ -79,8 +79,8 @@ def test_pipeline_slice_end_to_end(tmp_path: Path) -> None:
     ref = Tokenizer.from_file(str(TOKENIZER))
     rows = []
     for shard in sorted((work / "tokens").glob("part-*.npy")):
-        _, r = read_tokens_sidecar(shard.with_name(shard.name[:-4] + ".docs.jsonl"))
-        arr = np.load(shard)
+        header, r = read_tokens_sidecar(shard.with_name(shard.name[:-4] + ".docs.jsonl"))
+        arr = np.fromfile(shard, dtype="<u2") if header.array_format == "memmap" else np.load(shard)
         rows += [(doc_id, arr[s:e].tolist()) for s, e, doc_id, _, _ in r]
     assert [doc_id for doc_id, _ in rows] == expected_ids and len(rows) >= 10
     for doc_id, toks in rows:

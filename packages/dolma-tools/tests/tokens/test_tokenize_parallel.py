@@ -45,8 +45,10 @@ def read_dataset(folder: Path) -> tuple[np.ndarray, list[list]]:
     base = 0
     for npy in sorted(folder.glob("part-*.npy")):
         header, r = read_tokens_sidecar(npy.with_name(npy.name[:-4] + ".docs.jsonl"))
-        arr = np.load(npy)
-        assert len(arr) == header.num_tokens and arr.dtype == np.uint16
+        # the default layout: headerless little-endian ids (what Dolma and OLMo-core memory-map)
+        assert header.array_format == "memmap" and header.dtype == "uint16"
+        arr = np.fromfile(npy, dtype="<u2")
+        assert len(arr) == header.num_tokens
         arrays.append(arr)
         rows += [[s + base, e + base, *rest] for s, e, *rest in r]
         base += len(arr)

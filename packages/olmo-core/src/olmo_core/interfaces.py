@@ -21,7 +21,9 @@ CALLBACK_INTERFACE_VERSION = 1
 CHECKPOINT_FORMAT_VERSION = 1
 CHECKPOINT_FORMAT_NAME = "olmo-core/checkpoint"
 TOKENS_FORMAT_NAME = "olmo-stack/tokens"
-TOKENS_FORMAT_VERSION = 1
+#: 2 added the sidecar field ``array_format`` (``memmap``: headerless, ``npy``); version 1 is always ``npy``.
+TOKENS_FORMAT_VERSION = 2
+TOKENS_FORMAT_VERSIONS = (1, 2)
 
 
 class InterfaceError(ValueError):

@@ -9,6 +9,10 @@ from pathlib import Path
 EPILOG = """examples:
   dolma-tools tokens --documents ../shared/data/corpus --destination out/tokens --processes 2
   dolma-tools tokens --documents mix/ --destination out/tokens --max-tokens-per-file 50000000 --shuffle-seed 7
+  dolma-tools tokens --documents docs/ --destination out/tokens-npy --array-format npy
+Shards are part-NNNNN.npy (headerless uint16/uint32 ids, EOS after every document: what Dolma's
+`tokens` writes and OLMo-core's numpy datasets read), Dolma's part-NNNNN.csv.gz metadata and our
+part-NNNNN.docs.jsonl sidecar (written last); --array-format npy writes NumPy .npy files instead.
 A killed run resumes when started again with the same arguments; the output is byte-identical
 whatever --processes is.
 """
@@ -16,7 +20,7 @@ whatever --processes is.
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--documents", nargs="+", required=True, help="files, folders or globs of documents")
-    parser.add_argument("--destination", required=True, help="output folder for part-NNNNN.npy + sidecars")
+    parser.add_argument("--destination", required=True, help="output folder for part-NNNNN.npy + metadata")
     parser.add_argument("--tokenizer", default=None, help="tokenizer JSON (default: the shipped OLMo one)")
     parser.add_argument("--eos-id", type=int, default=50279)
     parser.add_argument("--pad-id", type=int, default=1)
@@ -27,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="keep only the first N documents")
     parser.add_argument("--keep-work", action="store_true", help="keep the per-file work units at the end")
     parser.add_argument("--summary", default=None, help="also write the summary JSON here")
+    parser.add_argument("--array-format", choices=["memmap", "npy"], default="memmap",
+                        help="memmap: headerless ids + Dolma's .csv.gz (default); npy: NumPy .npy files")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -37,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
                              max_tokens_per_file=args.max_tokens_per_file, batch_size=args.batch_size,
                              processes=args.processes, shuffle_seed=args.shuffle_seed, limit=args.limit,
                              progress=not args.no_progress, eos_id=args.eos_id, pad_id=args.pad_id,
-                             keep_work=args.keep_work)
+                             keep_work=args.keep_work, array_format=args.array_format)
     text = json.dumps(summary, indent=2)
     print(text)
     if args.summary:

@@ -4,7 +4,9 @@
    ``units``), written by whichever worker process takes it. A killed run keeps its finished units.
 2. Pack (one process, cheap): the units are read in input order (or a seeded permutation of all
    documents) and cut into ``part-NNNNN`` shards of at most ``max_tokens_per_file`` tokens (a document
-   longer than that gets a shard of its own).
+   longer than that gets a shard of its own), each a headerless memmap with Dolma's ``.csv.gz``
+   metadata and our sidecar (``array_format="memmap"``, what Dolma and OLMo-core read) or a ``.npy``
+   file with the sidecar (``"npy"``).
 
 Since the units hold the same tokens whoever made them and packing depends only on the document
 order, the dataset is byte-identical for any number of processes. The work folder is removed at the
@@ -26,7 +28,8 @@ import numpy as np
 from dolma_tools.atomic import write_json_atomic
 from dolma_tools.docio import expand_inputs
 from dolma_tools.hashing import json_key
-from dolma_tools.interfaces import token_dtype_for
+from dolma_tools.interfaces import read_tokens_sidecar, sidecar_path, token_dtype_for
+from dolma_tools.tokens.arrays import DEFAULT_ARRAY_FORMAT, METADATA_SUFFIX, check_array_format
 from dolma_tools.tokens.tokenizer import (
     DEFAULT_TOKENIZER,
     OLMO_EOS_ID,
@@ -35,7 +38,7 @@ from dolma_tools.tokens.tokenizer import (
     load_tokenizer,
 )
 from dolma_tools.tokens.units import Unit, UnitTask, load_unit, tokenize_unit, unit_for
-from dolma_tools.tokens.writer import write_shard
+from dolma_tools.tokens.writer import shard_files, write_shard
 
 WORK_DIR = ".work"
 SUMMARY = "summary.json"
@@ -97,7 +100,8 @@ def _plan_shards(lengths: np.ndarray, order: np.ndarray, max_tokens: int) -> lis
 
 
 def pack_units(units: list[Unit], destination: Path, spec: TokenizerSpec, *, max_tokens_per_file: int,
-               shuffle_seed: int | None = None, limit: int | None = None) -> list[Path]:
+               shuffle_seed: int | None = None, limit: int | None = None,
+               array_format: str = DEFAULT_ARRAY_FORMAT) -> list[Path]:
     """Write the shards from finished units and delete shards left over from an earlier, longer run."""
     dtype = np.dtype(token_dtype_for(spec.vocab_size))
     loaded = [load_unit(u, dtype) for u in units]
@@ -106,13 +110,13 @@ def pack_units(units: list[Unit], destination: Path, spec: TokenizerSpec, *, max
     lengths = np.array([r[2] for _, rows in loaded for r in rows], dtype=np.int64)
     local_start = np.concatenate([np.cumsum([0] + [r[2] for r in rows])[:-1] for _, rows in loaded]
                                  + [np.zeros(0, dtype=np.int64)]).astype(np.int64)
-    meta = [(r[0], r[1], str(u.path)) for u, (_, rows) in zip(units, loaded, strict=True) for r in rows]
+    meta = [(r[0], r[1], str(u.path), r[3]) for u, (_, rows) in zip(units, loaded, strict=True) for r in rows]
     order = np.arange(len(lengths) if limit is None else min(limit, len(lengths)))
     if shuffle_seed is not None:
         order = np.random.default_rng(shuffle_seed).permutation(order)
     written: list[Path] = []
     for index, docs in enumerate(_plan_shards(lengths, order, max_tokens_per_file)):
-        pieces, rows, pos = [], [], 0
+        pieces, rows, locs, pos = [], [], [], 0
         run_unit, run_start, run_end = -1, 0, 0
         for d in docs.tolist():
             u, s, n = int(unit_of[d]), int(local_start[d]), int(lengths[d])
@@ -122,17 +126,20 @@ def pack_units(units: list[Unit], destination: Path, spec: TokenizerSpec, *, max
                 if run_unit >= 0:
                     pieces.append(loaded[run_unit][0][run_start:run_end])
                 run_unit, run_start, run_end = u, s, s + n
-            doc_id, source, source_file = meta[d]
+            doc_id, source, source_file, loc = meta[d]
             rows.append([pos, pos + n, doc_id, source, source_file])
+            locs.append(loc)
             pos += n
         if run_unit >= 0:
             pieces.append(loaded[run_unit][0][run_start:run_end])
         array = np.concatenate(pieces).astype(dtype, copy=False)
-        written.append(write_shard(destination, f"part-{index:05d}", array, rows, spec))
-    keep = {p.name for p in written} | {p.name[: -len('.npy')] + ".docs.jsonl" for p in written}
-    for stale in list(destination.glob("part-*.npy")) + list(destination.glob("part-*.docs.jsonl")):
-        if stale.name not in keep:
-            stale.unlink()
+        written.append(write_shard(destination, f"part-{index:05d}", array, rows, spec, locs=locs,
+                                   array_format=array_format))
+    keep = {f.name for p in written for f in shard_files(p, array_format)}
+    for pattern in ("part-*.npy", "part-*.docs.jsonl", f"part-*{METADATA_SUFFIX}"):
+        for stale in destination.glob(pattern):
+            if stale.name not in keep:
+                stale.unlink()
     return written
 
 
@@ -140,13 +147,15 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
                    tokenizer: str | Path | None = None, max_tokens_per_file: int = 2**28,
                    batch_size: int = 256, limit: int | None = None, processes: int = 1,
                    shuffle_seed: int | None = None, progress: bool = False, eos_id: int = OLMO_EOS_ID,
-                   pad_id: int = OLMO_PAD_ID, keep_work: bool = False, batch_chars: int = 4_000_000
-                   ) -> dict[str, Any]:
+                   pad_id: int = OLMO_PAD_ID, keep_work: bool = False, batch_chars: int = 4_000_000,
+                   array_format: str = DEFAULT_ARRAY_FORMAT) -> dict[str, Any]:
     """Tokenize document files into ``destination`` and return a summary (documents, tokens, shards,
     per_source counts, speed). Resumes from the finished units of a killed run; byte-identical output
     for any ``processes``. ``shuffle_seed`` shuffles documents (seeded); ``limit`` keeps the first
-    ``limit`` documents in input order."""
+    ``limit`` documents in input order. ``array_format``: ``memmap`` (headerless + Dolma's ``.csv.gz``,
+    the default) or ``npy``."""
     t0 = time.perf_counter()
+    check_array_format(array_format)
     destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
     tokenizer_path = str(tokenizer or DEFAULT_TOKENIZER)
@@ -154,8 +163,8 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
     files = expand_inputs(inputs)
     work = destination / WORK_DIR
     units = [unit_for(p, spec, work) for p in files]
-    run_key = json_key([[u.key for u in units], max_tokens_per_file, shuffle_seed, limit], length=64)
-    previous = _finished_summary(destination, run_key)
+    run_key = json_key([[u.key for u in units], max_tokens_per_file, shuffle_seed, limit, array_format], length=64)
+    previous = _finished_summary(destination, run_key, array_format)
     if previous is not None:
         return previous
     work.mkdir(exist_ok=True)
@@ -163,7 +172,7 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
     results = _run_units(tasks, processes, progress)
     t_tok = time.perf_counter() - t0
     shards = pack_units(units, destination, spec, max_tokens_per_file=max_tokens_per_file,
-                        shuffle_seed=shuffle_seed, limit=limit)
+                        shuffle_seed=shuffle_seed, limit=limit, array_format=array_format)
     per_source: dict[str, dict[str, int]] = {}
     for res in sorted(results, key=lambda r: r["key"]):
         for source, s in res["per_source"].items():
@@ -178,6 +187,7 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
     summary = {"documents": docs, "tokens": tokens, "shards": [str(p) for p in shards],
                "per_source": dict(sorted(per_source.items())), "processes": processes,
                "shuffle_seed": shuffle_seed, "max_tokens_per_file": max_tokens_per_file,
+               "array_format": array_format,
                "tokenizer": spec.name, "units": len(units),
                "units_reused": sum(1 for r in results if r["reused"]),
                "seconds": round(elapsed, 3), "tokenize_seconds": round(t_tok, 3),
@@ -189,8 +199,6 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
 
 
 def _rows(array_path: Path) -> list[list[Any]]:
-    from dolma_tools.interfaces import read_tokens_sidecar, sidecar_path
-
     return read_tokens_sidecar(sidecar_path(array_path))[1]
 
 
@@ -204,7 +212,7 @@ def _per_source_from_shards(shards: list[Path]) -> dict[str, dict[str, int]]:
     return dict(sorted(out.items()))
 
 
-def _finished_summary(destination: Path, run_key: str) -> dict[str, Any] | None:
+def _finished_summary(destination: Path, run_key: str, array_format: str) -> dict[str, Any] | None:
     path = destination / SUMMARY
     if not path.is_file():
         return None
@@ -215,6 +223,6 @@ def _finished_summary(destination: Path, run_key: str) -> dict[str, Any] | None:
     if summary.get("run_key") != run_key:
         return None
     shards = [Path(p) for p in summary.get("shards", [])]
-    if not all(p.is_file() and (p.with_name(p.name[: -len('.npy')] + ".docs.jsonl")).is_file() for p in shards):
+    if not all(f.is_file() for p in shards for f in shard_files(p, array_format)):
         return None
     return {**summary, "reused": True}

@@ -1,8 +1,8 @@
 """Stage 1 of tokenization: each input file becomes one *unit* in a work folder, tokenized by
 whichever worker picks it up. A unit is ``<key>.tok`` (raw token ids, EOS after every document)
-and ``<key>.rows.json`` (id, source and token count of each document), the rows written last, so a
-unit is finished exactly when its rows file exists. The key hashes the tokenizer and the input
-file's path, size and modification time, so a resumed run reuses only units made from the same
+and ``<key>.rows.json`` (id, source, token count and 1-based line of each document), the rows
+written last, so a unit is finished exactly when its rows file exists. The key hashes the unit
+layout, the tokenizer and the input file's path, size and modification time, so a resumed run reuses only units made from the same
 bytes with the same tokenizer; the tokens do not depend on which process made them."""
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from dolma_tools.docio import iter_documents
 from dolma_tools.hashing import sha256_hex
 from dolma_tools.interfaces import token_dtype_for
 from dolma_tools.tokens.tokenizer import TokenizerSpec, load_tokenizer
+
+#: in the key, so units of an older layout (rows without the line) are made again, never misread
+UNIT_LAYOUT = 2
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class Unit:
 
 def unit_for(path: Path, spec: TokenizerSpec, work: Path) -> Unit:
     st = path.stat()
-    ident = json.dumps([spec.sha256, spec.eos_id, str(path.resolve()), st.st_size, st.st_mtime_ns])
+    ident = json.dumps([UNIT_LAYOUT, spec.sha256, spec.eos_id, str(path.resolve()), st.st_size, st.st_mtime_ns])
     key = f"{path.name}-{sha256_hex(ident)[:16]}"
     return Unit(path=path, key=key, work=work)
 
@@ -79,21 +82,21 @@ def tokenize_unit(task: UnitTask) -> dict[str, Any]:
     rows: list[list[Any]] = []
     eos = np.array([spec.eos_id], dtype=dtype)
     with atomic_path(unit.tokens_path, fsync=True) as tmp, open(tmp, "wb") as out:
-        batch: list[tuple[str, str, str]] = []
+        batch: list[tuple[str, str, str, int]] = []
         chars = 0
 
         def encode() -> None:
-            encs = spec.tokenizer.encode_batch_fast([t for _, t, _ in batch], add_special_tokens=False)
+            encs = spec.tokenizer.encode_batch_fast([t for _, t, _, _ in batch], add_special_tokens=False)
             parts = []
-            for (doc_id, _, source), enc in zip(batch, encs, strict=True):
+            for (doc_id, _, source, lineno), enc in zip(batch, encs, strict=True):
                 ids = enc.ids
                 parts.append(np.array(ids, dtype=dtype))
                 parts.append(eos)
-                rows.append([doc_id, source, len(ids) + 1])
+                rows.append([doc_id, source, len(ids) + 1, lineno])
             out.write(np.concatenate(parts).tobytes())
 
-        for _, doc in iter_documents(unit.path):
-            batch.append((doc.id, doc.text, doc.source))
+        for lineno, doc in iter_documents(unit.path):
+            batch.append((doc.id, doc.text, doc.source, lineno))
             chars += len(doc.text)
             if len(batch) >= task.batch_size or chars >= task.batch_chars:
                 encode()
@@ -109,7 +112,7 @@ def tokenize_unit(task: UnitTask) -> dict[str, Any]:
 
 def _counts(unit: Unit, rows: list[list[Any]], *, reused: bool) -> dict[str, Any]:
     per_source: dict[str, dict[str, int]] = {}
-    for _, source, n in rows:
+    for _, source, n, _ in rows:
         s = per_source.setdefault(source, {"documents": 0, "tokens": 0})
         s["documents"] += 1
         s["tokens"] += n

@@ -74,7 +74,7 @@ class RunConfig:
         loader = self.data.build(rank=get_rank(), world_size=get_world_size(), max_steps=self.trainer.max_steps,
                                  expect_eos_id=self.model.eos_token_id)
         vocab = loader.source.dataset.vocab_size
-        if vocab > self.model.embedding_size:
+        if vocab is not None and vocab > self.model.embedding_size:  # None: Dolma's files do not record it
             raise ValueError(f"{self.data.paths}: token vocabulary {vocab} exceeds model.embedding_size "
                              f"{self.model.embedding_size}")
         return self.trainer.build(model=model, optimizer=self.optim.build(model), loss_fn=self.loss.build(),

@@ -52,7 +52,8 @@ class InstanceSource:
         return self.dataset.documents_in(s.start, s.end - 1)  # the inputs; the last target is the next one's
 
     def doc_ids(self, index: int) -> np.ndarray:
-        """Per input position, a document number (global, monotone): equal numbers may attend."""
+        """Per input position, a document number (global, monotone): equal numbers may attend. The
+        boundaries are the documents' token ranges (each ends with its EOS), not an EOS scan."""
         if self._doc_starts is None:
             self._doc_starts = np.concatenate(
                 [off + sh.starts for off, sh in zip(self.dataset.offsets[:-1], self.dataset.shards)])
@@ -60,9 +61,20 @@ class InstanceSource:
         pos = np.arange(s.start, s.end - 1, dtype=np.int64)
         return (np.searchsorted(self._doc_starts, pos, side="right") - 1).astype(np.int64)
 
+    def position_ids(self, index: int, doc_ids: np.ndarray | None = None) -> np.ndarray:
+        """Per input position, its offset from the first position of its document inside the instance:
+        0 at each document start (and at the instance's start, for a document begun before), as
+        OLMo-core's intra-document RoPE counts."""
+        doc_ids = self.doc_ids(index) if doc_ids is None else doc_ids
+        idx = np.arange(len(doc_ids), dtype=np.int64)
+        first = np.ones(len(doc_ids), dtype=bool)
+        first[1:] = doc_ids[1:] != doc_ids[:-1]
+        return idx - np.maximum.accumulate(np.where(first, idx, 0))
+
     def example(self, index: int) -> dict[str, np.ndarray]:
         toks = self.tokens(index)
         out = {"input_ids": toks[:-1], "labels": toks[1:]}
         if self.document_ids:
             out["doc_ids"] = self.doc_ids(index)
+            out["position_ids"] = self.position_ids(index, out["doc_ids"])
         return out

@@ -23,8 +23,10 @@ from olmo_core.data.tokens import TokenDataset
 class DataConfig:
     """Where the tokens are and how they are cut and ordered.
 
-    ``paths``: folders, globs or ``.npy`` files of the tokenized-dataset contract. ``global_batch_size``
-    and ``micro_batch_size`` count instances of ``seq_len`` tokens; a micro-batch is per rank."""
+    ``paths``: folders, globs or ``.npy`` files of token shards: ours (a ``.docs.jsonl`` sidecar;
+    headerless memmap or ``.npy``) or Dolma's (headerless memmap + ``.csv.gz``), see
+    :mod:`olmo_core.data.tokens`. ``global_batch_size`` and ``micro_batch_size`` count instances of
+    ``seq_len`` tokens; a micro-batch is per rank."""
 
     paths: list[str] = field(default_factory=list)
     seq_len: int = 64
@@ -33,7 +35,9 @@ class DataConfig:
     seed: int = 6198
     shuffle: bool = True
     num_workers: int = 0
-    #: Give the model per-document ids so attention stays inside documents of a packed instance.
+    #: Batches carry ``doc_ids`` and ``position_ids`` (restarting at each document) from the documents'
+    #: token ranges, so attention stays inside the documents of a packed instance (OLMo-core's
+    #: intra-document masking); see also ``ModelConfig.document_masking``.
     document_masking: bool = False
 
     def build(self, *, rank: int = 0, world_size: int = 1, max_steps: int | None = None,

@@ -14,6 +14,19 @@ from olmo_core.model.norms import build_norm
 from olmo_core.model.rope import apply_rope, rope_cos_sin
 
 
+def documents_from_eos(input_ids: torch.Tensor, eos_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(doc_ids, position_ids)`` ``[B, T]`` of packed rows whose documents each end with ``eos_id``
+    (the EOS belongs to the document it ends, as OLMo-core's ``get_document_lengths`` counts): the
+    token after an EOS starts a new document, whose positions restart at 0."""
+    b, t = input_ids.shape
+    starts = torch.zeros_like(input_ids, dtype=torch.bool)
+    starts[:, 1:] = input_ids[:, :-1] == eos_id
+    doc_ids = starts.cumsum(dim=1)
+    idx = torch.arange(t, device=input_ids.device).expand(b, t)
+    first = torch.where(starts, idx, torch.zeros_like(idx)).cummax(dim=1).values
+    return doc_ids, idx - first
+
+
 def attention_mask(q_len: int, past: int, *, doc_ids: torch.Tensor | None, key_doc_ids: torch.Tensor | None,
                    device: torch.device) -> tuple[torch.Tensor | None, bool]:
     """Return ``(mask, is_causal)`` for queries at positions ``past .. past+q_len-1`` over keys

@@ -74,6 +74,11 @@ class ModelConfig:
     #: std of the "normal" init (OLMo-2: 0.02); the "mitchell" init derives its stds from sizes.
     init_std: float = 0.02
     feed_forward: FeedForwardConfig = field(default_factory=FeedForwardConfig)
+    #: Attention stays inside documents even when the caller passes no ``doc_ids``: a document ends
+    #: with ``eos_token_id`` and RoPE positions restart after it (OLMo-core's intra-document masking,
+    #: which cuts at EOS too). Explicit ``doc_ids``/``position_ids`` (``data.document_masking``) win;
+    #: calls with a KV cache pass their own. Keeps evaluation of a model trained so the same as its training.
+    document_masking: bool = False
 
     @property
     def head_dim(self) -> int:

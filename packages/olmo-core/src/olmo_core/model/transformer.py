@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from olmo_core.interfaces import HasAuxiliaryLosses
-from olmo_core.model.attention import Attention, attention_mask
+from olmo_core.model.attention import Attention, attention_mask, documents_from_eos
 from olmo_core.model.config import ModelConfig, register_model_class
 from olmo_core.model.feed_forward import build_feed_forward
 from olmo_core.model.flops import flops_per_token
@@ -104,7 +104,9 @@ class OLMo(nn.Module):
                 logits_to_keep: int = 0,
                 head_fn: Callable[[torch.Tensor, torch.Tensor], Any] | None = None) -> torch.Tensor:
         """``doc_ids [B, T]``: a token attends only to earlier tokens with the same id (packed
-        documents). ``position_ids [B, T]`` default to ``0..T-1`` (after the cache's length).
+        documents); with ``config.document_masking`` and no ``doc_ids`` (nor cache) they come from the
+        EOS tokens, positions restarting in each document. ``position_ids [B, T]`` default to
+        ``0..T-1`` (after the cache's length).
         ``kv_cache``: keys/values of earlier calls; this call appends to it. ``logits_to_keep > 0``:
         the head runs on the last that many positions only (generation's prefill needs one; the
         full ``[B, T, V]`` head would cost more than the rest of the model). ``head_fn``: replaces
@@ -145,6 +147,9 @@ class OLMo(nn.Module):
             past = kv_cache.length
             key_doc_ids = kv_cache.record_doc_ids(doc_ids)
         device = input_ids.device
+        if self.config.document_masking and doc_ids is None and kv_cache is None:
+            doc_ids, eos_positions = documents_from_eos(input_ids, self.config.eos_token_id)
+            position_ids = eos_positions if position_ids is None else position_ids
         if position_ids is None:
             position_ids = torch.arange(past, past + t, device=device)
         mask, is_causal = attention_mask(t, past, doc_ids=doc_ids, key_doc_ids=key_doc_ids, device=device)

@@ -104,7 +104,7 @@ def _forward_accepts_head_fn(cls: type) -> bool:
 class LanguageModelingLoss:
     """Next-token cross-entropy on ``input_ids``/``labels`` (``-100`` = no target), optional z-loss.
 
-    The model is called as ``model(input_ids, doc_ids=...)`` when the batch carries ``doc_ids``.
+    The model is called as ``model(input_ids, doc_ids=..., position_ids=...)`` with those the batch carries.
     ``fused`` (default): with a model whose ``forward`` takes ``head_fn`` (olmo-core's OLMo), the
     output head and the loss run together in chunks of ``chunk_rows`` rows
     (:func:`olmo_core.train.fused_ce.linear_cross_entropy_sum`), never building the float32
@@ -120,7 +120,7 @@ class LanguageModelingLoss:
         return count_targets(micro_batch["labels"], self.ignore_index)
 
     def __call__(self, model: nn.Module, micro_batch: Mapping[str, torch.Tensor]) -> LossOutput:
-        kwargs = {"doc_ids": micro_batch["doc_ids"]} if "doc_ids" in micro_batch else {}
+        kwargs = {k: micro_batch[k] for k in ("doc_ids", "position_ids") if k in micro_batch}
         labels = micro_batch["labels"]
         n = (labels != self.ignore_index).sum()
         if self.fused and accepts_head_fn(model):

@@ -1,0 +1,90 @@
+"""Document-aware attention (OLMo-core's intra-document masking): inside a packed instance no token
+attends across an EOS boundary and RoPE positions restart in each document, whether the boundaries
+come from the loader (``data.document_masking``: ``doc_ids`` + ``position_ids`` from the documents'
+token ranges) or from the model itself (``model.document_masking``: cut after each EOS). Graded
+against the independent computation: each document run alone through the same model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from olmo_core.data.instances import InstanceSource
+from olmo_core.data.tokens import TokenDataset
+from olmo_core.model import get_model_preset
+from olmo_core.model.attention import documents_from_eos
+from olmo_core.train.loss import LanguageModelingLoss
+
+EOS = 50279
+
+
+def packed_real_documents(corpus_tokens: Path, lengths: tuple[int, ...]) -> list[torch.Tensor]:
+    """Pieces of real documents of the given lengths, each ending with EOS (as in a token file)."""
+    ds = TokenDataset(corpus_tokens)
+    out = []
+    for k, n in enumerate(lengths):
+        doc = ds.shards[k % len(ds.shards)]
+        start = int(doc.starts[k])
+        ids = ds.tokens(start, start + n - 1)
+        assert EOS not in ids.tolist()
+        out.append(torch.from_numpy(np.append(ids, EOS)))
+    return out
+
+
+def test_documents_from_eos_against_a_loop() -> None:
+    rows = torch.tensor([[5, EOS, 7, 8, EOS, EOS, 9, 3], [EOS, 1, 2, 3, 4, 5, 6, EOS]])
+    doc_ids, positions = documents_from_eos(rows, EOS)
+    for r, row in enumerate(rows.tolist()):
+        doc, pos = 0, 0
+        for t, tok in enumerate(row):
+            assert (doc_ids[r, t].item(), positions[r, t].item()) == (doc, pos), (r, t)
+            doc, pos = (doc + 1, 0) if tok == EOS else (doc, pos + 1)
+
+
+@pytest.mark.parametrize("preset", ["tiny", "tiny_olmo2"])
+def test_packed_instance_equals_documents_run_alone(corpus_tokens: Path, preset: str) -> None:
+    docs = packed_real_documents(corpus_tokens, (9, 17, 6, 13))
+    packed = torch.cat(docs)[None]
+    torch.manual_seed(0)
+    cfg = get_model_preset(preset).replace(n_kv_heads=2)
+    plain = cfg.build().eval()
+    masked = cfg.replace(document_masking=True).build().eval()
+    masked.load_state_dict(plain.state_dict())
+    bounds = np.cumsum([0] + [len(d) for d in docs])
+    doc_ids = torch.from_numpy(np.repeat(np.arange(len(docs)), [len(d) for d in docs]))[None]
+    positions = torch.cat([torch.arange(len(d)) for d in docs])[None]
+    with torch.no_grad():
+        alone = [plain(d[None])[0] for d in docs]
+        from_model = masked(packed)[0]  # boundaries from the EOS tokens
+        from_loader = plain(packed, doc_ids=doc_ids, position_ids=positions)[0]
+        unmasked = plain(packed)[0]
+    for k, ref in enumerate(alone):
+        lo, hi = bounds[k], bounds[k + 1]
+        torch.testing.assert_close(from_model[lo:hi], ref, rtol=0, atol=1e-5)
+        torch.testing.assert_close(from_loader[lo:hi], ref, rtol=0, atol=1e-5)
+    assert (unmasked[bounds[1]:] - torch.cat(alone[1:])).abs().max() > 1e-2  # without it, later documents see earlier ones
+
+
+def test_loader_batch_trains_on_documents_alone(corpus_tokens: Path) -> None:
+    """The loss of a loader micro-batch with document masking equals the summed cross-entropy of each
+    document piece of its instances run alone (positions from 0), for the plain and the fused loss."""
+    source = InstanceSource(TokenDataset(corpus_tokens), seq_len=128, document_ids=True)
+    index = next(i for i in range(len(source)) if len(set(source.example(i)["doc_ids"].tolist())) >= 2)
+    ex = source.example(index)
+    batch = {k: torch.from_numpy(v)[None] for k, v in ex.items()}
+    torch.manual_seed(1)
+    model = get_model_preset("tiny_olmo2").build()
+    expected = torch.zeros(())
+    with torch.no_grad():
+        for d in np.unique(ex["doc_ids"]):
+            sel = torch.from_numpy(ex["doc_ids"] == d)
+            logits = model(batch["input_ids"][:, sel])[0].float()
+            expected += F.cross_entropy(logits, batch["labels"][0, sel], reduction="sum")
+        for fused in (False, True):
+            out = LanguageModelingLoss(fused=fused)(model, batch)
+            torch.testing.assert_close(out.loss_sum, expected, rtol=1e-5, atol=1e-4)
+            assert int(out.num_target_tokens) == 128
