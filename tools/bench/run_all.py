@@ -29,7 +29,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-BENCHMARKS = ["train_step", "dpo_step", "eval_throughput", "generation", "moe_layer", "dolma_tag",
+LOADS: list[float] = []  # the 1-minute load average before each benchmark, for the table's header
+BENCHMARKS = ["train_step", "vs_olmo_core", "dpo_step", "eval_throughput", "generation", "moe_layer", "dolma_tag",
               "dolma_tokens", "dolma_dedupe"]
 
 
@@ -105,7 +106,8 @@ def table(records: list[dict], statuses: dict[str, tuple[str, float, str]], quic
         "pass before any ratio is printed. Every peer runs from its own cached environment, pinned with `==`. "
         "Rows marked † are second figures (toy sizes, peer defaults); the unmarked row of each benchmark is its "
         "headline (`RESULT`) figure. The machine is shared and noisy: the spread (min / max) is part of the "
-        "figure.",
+        f"figure; the 1-minute load average was {', '.join(f'{x:.1f}' for x in LOADS) or 'not sampled'} "
+        f"(before each benchmark of this pass) on {os.cpu_count()} cores.",
         "",
     ]
     tail = ["", "Run times of this pass:", ""]
@@ -162,6 +164,7 @@ def main() -> int:
     statuses: dict[str, tuple[str, float, str]] = {}
     t_all = time.perf_counter()
     for i, name in enumerate(names, 1):
+        LOADS.append(os.getloadavg()[0])
         log(f"[{i}/{len(names)}] {name}{' --quick' if args.quick else ''} (log: {work / (name + '.log')}) ...")
         statuses[name] = run_one(name, args.quick, results, timeout)
         status, seconds, tail = statuses[name]
