@@ -1,10 +1,13 @@
 """Cross-package: ``dolma-tools pipeline`` on a slice of every corpus source produces token arrays
-that olmo-core's reader (``olmo_core.data.tokens.TokenDataset``) accepts, with each document's tokens
+(headerless memmaps + Dolma's ``.csv.gz`` + sidecars) that olmo-core's reader
+(``olmo_core.data.tokens.TokenDataset``) accepts, with each document's tokens
 equal to the HF tokenizers encoding of the text the pipeline kept (read back with plain zstandard +
 json) and every position traceable to its document and source."""
 
 from __future__ import annotations
 
+import csv
+import gzip
 import io
 import json
 from pathlib import Path
@@ -67,6 +70,16 @@ def test_pipeline_output_is_read_by_olmo_core(tmp_path: Path, shared_data: Path)
         assert (ref.id, ref.source) == (kept[k]["id"], kept[k]["source"])
         assert (ref.start, ref.end) == (bounds[k], bounds[k + 1])
     assert {d["source"] for d in kept} == set(SOURCES)
+    # the shards are what OLMo-core memory-maps: raw ids (np.fromfile), Dolma's metadata beside them
+    shards = sorted((tmp_path / "work" / "tokens").glob("part-*.npy"))
+    assert [s.array_path for s in ds.shards] == shards
+    np.testing.assert_array_equal(np.concatenate([np.fromfile(p, dtype="<u2") for p in shards]),
+                                  np.concatenate(expected))
+    for shard in ds.shards:
+        with gzip.open(shard.array_path.with_name(shard.array_path.name[:-4] + ".csv.gz"), "rt", newline="") as f:
+            rows = list(csv.reader(f))
+        assert [(int(r[0]), int(r[1]), r[2], r[3]) for r in rows] == list(
+            zip(shard.starts.tolist(), shard.ends.tolist(), shard.ids, shard.source_files, strict=True))
     funnel = result["funnel"]
     assert funnel["steps"][0]["total"]["documents"] == 8 * len(SOURCES)
     assert funnel["steps"][-1]["total"]["tokens"] == ds.num_tokens

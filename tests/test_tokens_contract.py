@@ -1,4 +1,5 @@
-"""Conformance: dolma-tools writes a tokenized dataset, olmo-core reads it back.
+"""Conformance: dolma-tools writes a tokenized dataset, olmo-core reads it back, in both array layouts
+(the default headerless memmap with Dolma's ``.csv.gz``, and ``.npy``).
 
 Expected ids come from the HF ``tokenizers`` library directly, and the documents from a plain
 zstandard + json read, so neither side of the contract grades itself."""
@@ -10,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import zstandard
 from tokenizers import Tokenizer
 
@@ -23,7 +25,8 @@ def _first_docs(path: Path, n: int) -> list[dict]:
         return [json.loads(line) for _, line in zip(range(n), text)]
 
 
-def test_dolma_tools_writes_what_olmo_core_reads(tmp_path: Path, shared_data: Path) -> None:
+@pytest.mark.parametrize("array_format", ["memmap", "npy"])
+def test_dolma_tools_writes_what_olmo_core_reads(tmp_path: Path, shared_data: Path, array_format: str) -> None:
     src = tmp_path / "docs"
     src.mkdir()
     # 200 documents from two sources, in two files, so shards and sources both vary.
@@ -33,11 +36,14 @@ def test_dolma_tools_writes_what_olmo_core_reads(tmp_path: Path, shared_data: Pa
         (src / name).write_text("".join(json.dumps(d) + "\n" for d in chunk))
     tok_file = shared_data / "tokenizers/allenai_gpt-neox-olmo-dolma-v1_5.json"
 
-    summary = tokenize_files(src, tmp_path / "tokens", tokenizer=tok_file, max_tokens_per_file=200_000)
+    summary = tokenize_files(src, tmp_path / "tokens", tokenizer=tok_file, max_tokens_per_file=200_000,
+                             array_format=array_format)
     assert summary["documents"] == 200
     assert len(summary["shards"]) > 1, "the 200 documents should span several 200k-token shards"
 
     ds = TokenDataset(tmp_path / "tokens", expect_eos_id=50279)
+    assert [s.array_format for s in ds.shards] == [array_format] * len(summary["shards"])
+    assert ds.vocab_size == 50280 and ds.tokenizer is not None and ds.tokenizer["name"] == tok_file.name
     assert ds.num_documents == 200 and ds.eos_id == 50279 and ds.pad_id == 1
     reference = Tokenizer.from_file(str(tok_file))
     expected = np.concatenate([np.array(reference.encode(d["text"], add_special_tokens=False).ids + [50279])

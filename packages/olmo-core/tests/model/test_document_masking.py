@@ -88,3 +88,42 @@ def test_loader_batch_trains_on_documents_alone(corpus_tokens: Path) -> None:
             out = LanguageModelingLoss(fused=fused)(model, batch)
             torch.testing.assert_close(out.loss_sum, expected, rtol=1e-5, atol=1e-4)
             assert int(out.num_target_tokens) == 128
+
+
+def test_run_with_document_masking_trains_on_documents(corpus_tokens: Path, tmp_path: Path) -> None:
+    """Through the trainer: the first step's loss of a run with ``data.document_masking`` is the loss
+    of its batch's documents run alone, and an unmasked run's that of its whole instances (same initial
+    weights, large enough for attention to matter: a differing pair of expectations)."""
+    from conftest import run_overrides
+
+    from olmo_core.config.load import run_preset
+    from olmo_core.data.order import GlobalOrder
+    from olmo_core.train.callbacks.metrics_jsonl import read_metrics
+
+    losses = {}
+    for masked in (False, True):
+        cfg = run_preset("tiny", [*run_overrides(corpus_tokens, tmp_path / str(masked)), "trainer.max_steps=1",
+                                  f"data.document_masking={str(masked).lower()}", "data.seq_len=512",
+                                  "model.init=normal", "model.init_std=0.2"])
+        trainer = cfg.build()
+        if masked:
+            model = cfg.model.build()
+            model.load_state_dict(trainer.model.state_dict())
+        trainer.fit()
+        losses[masked] = read_metrics(tmp_path / str(masked) / "metrics.jsonl")[0]["train/loss"]
+    source = InstanceSource(TokenDataset(corpus_tokens), seq_len=512, document_ids=True)
+    order = GlobalOrder(len(source), cfg.data.global_batch_size, cfg.data.seed, shuffle=cfg.data.shuffle)
+    total, whole, count = torch.zeros(()), torch.zeros(()), 0
+    with torch.no_grad():
+        for index in order.global_batch(0).tolist():
+            ex = source.example(index)
+            whole += F.cross_entropy(model(torch.from_numpy(ex["input_ids"])[None])[0].float(),
+                                     torch.from_numpy(ex["labels"]), reduction="sum")
+            for d in np.unique(ex["doc_ids"]):
+                sel = ex["doc_ids"] == d
+                logits = model(torch.from_numpy(ex["input_ids"][sel])[None])[0].float()
+                total += F.cross_entropy(logits, torch.from_numpy(ex["labels"][sel]), reduction="sum")
+                count += int(sel.sum())
+    assert losses[True] == pytest.approx(float(total / count), abs=1e-4)
+    assert losses[False] == pytest.approx(float(whole / count), abs=1e-4)
+    assert abs(float(total - whole) / count) > 1e-2
