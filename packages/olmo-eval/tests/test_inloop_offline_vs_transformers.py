@@ -8,7 +8,8 @@ tokenizer (lm-eval's context/continuation split written out), runs one HF forwar
 the continuation tokens' log-probs and applies the four normalizations. The offline runner and the
 in-loop evaluator (which compiles the tasks itself: no request files) must both agree with it on
 every log-likelihood (within ``LOGPROB_TOL`` nats) and on every chosen answer and accuracy, for
-ARC-Easy, HellaSwag and MMLU (one subject), each in its RC and MC formats."""
+ARC-Easy, HellaSwag and MMLU (one subject), each in its RC and MC formats; and on every document's
+perplexity NLL (Paloma's windows written out again here)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import pytest
 import torch
 from conftest import TOKENIZER
 
+from olmo_core.model.transformer import OLMo
 from olmo_eval.inloop import InLoopEvaluator
 from olmo_eval.runner import run
 from olmo_eval.tasks import get_task
@@ -39,7 +41,6 @@ def models(tmp_path_factory, tokenizer):
     from olmo_core.checkpoint.model_io import save_model_checkpoint
     from olmo_core.convert import to_hf
     from olmo_core.model.presets import get_model_preset
-    from olmo_core.model.transformer import OLMo
 
 
     # A window long enough for every 5-shot prompt here, so neither side truncates (asserted below).
@@ -147,3 +148,44 @@ def test_offline_and_inloop_match_transformers(models, tokenizer, tmp_path) -> N
         check_against_reference(name, result.instances, result.metrics, ref[name])
         assert logged[f"eval/{name}/primary"] == pytest.approx(
             sum(r["pred_" + result.primary_metric.removeprefix("acc_")] == r["gold"] for r in ref[name]) / LIMIT)
+
+
+@torch.no_grad()
+def hf_document_nll(hf, tok, text: str, window: int) -> tuple[float, int]:
+    """Paloma's rule written out: ``[EOS] + tokens`` in non-overlapping windows, each token predicted
+    once from the tokens before it in its window."""
+    seq = [hf.config.eos_token_id, *tok(text, add_special_tokens=False)["input_ids"]]
+    nll = 0.0
+    for start in range(0, len(seq) - 1, window):
+        chunk = torch.tensor([seq[start:start + window + 1]])
+        logp = torch.log_softmax(hf(chunk[:, :-1]).logits[0].double(), dim=-1)
+        nll -= float(logp.gather(-1, chunk[0, 1:, None]).sum())
+    return nll, len(seq) - 1
+
+
+def test_perplexity_offline_and_inloop_match_transformers(models, tokenizer, ppl_root, tmp_path) -> None:
+    from olmo_eval.perplexity import load_documents, run_perplexity
+
+    model, hf, hf_tok = models
+    # the same weights with a 256-token window, so every document spans several windows
+    short = OLMo(dataclasses.replace(model.config, max_sequence_length=256))
+    short.load_state_dict(model.state_dict())
+    window = 256
+    ref = {(d.source, d.subdomain, d.id): hf_document_nll(hf, hf_tok, d.text, window)
+           for d in load_documents(ppl_root)}
+    assert sum(n > 2 * window for _, n in ref.values()) >= 4, ref  # most documents span 3+ windows
+
+    offline = run_perplexity(short.float(), tokenizer, ppl_root, tmp_path / "ppl", show_progress=False)
+    evaluator = InLoopEvaluator(tokenizer, None, perplexity_dir=ppl_root)
+    evaluator.evaluate(short)
+    for result in (offline, evaluator.last_perplexity):
+        assert len(result["documents"]) == len(ref) == 8
+        for doc in result["documents"]:
+            nll, n = ref[(doc["source"], doc["subdomain"], doc["id"])]
+            assert doc["num_tokens"] == n
+            assert doc["nll"] == pytest.approx(nll, rel=1e-6, abs=1e-3)
+        for sub, m in result["subdomains"].items():
+            source, subdomain = sub.split("/")
+            docs = [v for k, v in ref.items() if k[:2] == (source, subdomain)]
+            want = math.exp(sum(v[0] for v in docs) / sum(v[1] for v in docs))
+            assert m["ppl"] == pytest.approx(want, rel=1e-6), sub
