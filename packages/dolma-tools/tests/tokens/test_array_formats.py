@@ -92,3 +92,23 @@ def test_npy_option_and_switching_layouts(tmp_path: Path, docs_folder: tuple[Pat
         np.concatenate([np.fromfile(s, dtype="<u2") for s in sorted(out.glob("part-*.npy"))]), expected)
     with pytest.raises(ValueError, match="array format 'raw'"):
         tokenize_files(folder, tmp_path / "bad", tokenizer=TOKENIZER, array_format="raw")
+
+
+def test_sidecar_array_format_is_validated(tmp_path: Path) -> None:
+    from dolma_tools.interfaces import FormatError
+
+    header = {"format": "olmo-stack/tokens", "version": 2, "dtype": "uint16", "eos_id": 0, "pad_id": 1,
+              "vocab_size": 10, "tokenizer": {"name": "t", "sha256": "0"}, "num_documents": 1, "num_tokens": 2,
+              "array": "part-00000.npy", "columns": ["start", "end", "id", "source", "source_file"]}
+    path = tmp_path / "part-00000.docs.jsonl"
+    for fmt, ok in (("raw", False), (None, False), ("memmap", True), ("npy", True)):
+        h = {**header, **({} if fmt is None else {"array_format": fmt})}
+        path.write_text(json.dumps(h) + "\n" + json.dumps([0, 2, "a", "s", "f"]) + "\n")
+        if ok:
+            assert read_tokens_sidecar(path)[0].array_format == fmt
+        else:
+            with pytest.raises(FormatError, match="array_format"):
+                read_tokens_sidecar(path)
+    # version 1 predates the field: its arrays are .npy files
+    path.write_text(json.dumps({**header, "version": 1}) + "\n" + json.dumps([0, 2, "a", "s", "f"]) + "\n")
+    assert read_tokens_sidecar(path)[0].array_format == "npy"
