@@ -12,7 +12,8 @@ The peers are built on first use (``harness.PeerEnv``); where one cannot be inst
 under CI (``CI=true``) and is skipped elsewhere, saying why. OLMo-core's document-masked attention
 itself runs only in its flash-attention/Transformer-Engine backends (its SDPA backend refuses
 ``cu_doc_lens``), which need a GPU and packages not installable here; the masked attention is graded
-against documents run alone in ``packages/olmo-core/tests/model/test_document_masking.py``."""
+against documents run alone (through our model and OLMo-core's) in
+``packages/olmo-core/tests/model/test_document_masking.py``."""
 
 from __future__ import annotations
 

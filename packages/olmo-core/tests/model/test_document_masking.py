@@ -2,10 +2,15 @@
 attends across an EOS boundary and RoPE positions restart in each document, whether the boundaries
 come from the loader (``data.document_masking``: ``doc_ids`` + ``position_ids`` from the documents'
 token ranges) or from the model itself (``model.document_masking``: cut after each EOS). Graded
-against the independent computation: each document run alone through the same model."""
+against the independent computations: each document run alone through the same model, and through
+OLMo-core 3.0's own model (the peer, same weights converted): its document-masked attention kernels
+need flash-attention or Transformer Engine on a GPU, so the peer runs each document on its own."""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +25,8 @@ from olmo_core.model.attention import documents_from_eos
 from olmo_core.train.loss import LanguageModelingLoss
 
 EOS = 50279
+REPO = Path(__file__).resolve().parents[4]
+PEER_SCRIPT = REPO / "packages" / "olmo-core" / "tests" / "convert" / "olmo_core_peer_script.py"
 
 
 def packed_real_documents(corpus_tokens: Path, lengths: tuple[int, ...]) -> list[torch.Tensor]:
@@ -127,3 +134,42 @@ def test_run_with_document_masking_trains_on_documents(corpus_tokens: Path, tmp_
     assert losses[True] == pytest.approx(float(total / count), abs=1e-4)
     assert losses[False] == pytest.approx(float(whole / count), abs=1e-4)
     assert abs(float(total - whole) / count) > 1e-2
+
+
+def test_packed_instance_equals_olmo_core_on_each_document(corpus_tokens: Path, tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from olmo_core.convert import olmo_core_converter_for_config
+
+    sys.path.insert(0, str(REPO / "tools"))
+    import peers
+
+    try:
+        peers.olmo_core_peer().ensure()
+    except Exception as e:  # noqa: BLE001 - any install failure
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"the OLMo-core peer is missing under CI: {e}")
+        pytest.skip(f"the OLMo-core peer cannot be installed here: {e}")
+    docs = packed_real_documents(corpus_tokens, (23, 41, 9, 31))
+    cfg = get_model_preset("tiny_olmo2").replace(n_kv_heads=2, document_masking=True)
+    model = cfg.build().eval()
+    model.init_weights(seed=5)
+    conv = olmo_core_converter_for_config(cfg)
+    (tmp_path / "config.json").write_text(json.dumps(conv.peer_config(cfg)))
+    save_file({k: v.contiguous() for k, v in conv.to_peer_state(cfg, model.state_dict()).items()},
+              str(tmp_path / "weights.safetensors"))
+    jobs = []
+    for k, d in enumerate(docs):
+        np.save(tmp_path / f"doc{k}.npy", d[None].numpy())
+        jobs.append({"config": str(tmp_path / "config.json"), "weights": str(tmp_path / "weights.safetensors"),
+                     "tokens": str(tmp_path / f"doc{k}.npy"), "out": str(tmp_path / f"logits{k}.npy")})
+    (tmp_path / "jobs.json").write_text(json.dumps(jobs))
+    peers.run_olmo_core(PEER_SCRIPT, "logits", "--jobs", str(tmp_path / "jobs.json"), timeout=600)
+    with torch.no_grad():
+        packed = model(torch.cat(docs)[None])[0].numpy()  # one row, the boundaries from its EOS tokens
+    bounds = np.cumsum([0] + [len(d) for d in docs])
+    for k in range(len(docs)):
+        theirs = np.load(tmp_path / f"logits{k}.npy")[0]
+        assert theirs.std() > 0.05
+        diff = float(np.abs(packed[bounds[k]:bounds[k + 1]] - theirs).max())
+        assert diff <= 1e-5, f"document {k}: packed logits differ from OLMo-core's by {diff}"
