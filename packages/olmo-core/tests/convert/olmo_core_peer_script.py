@@ -2,8 +2,13 @@
 hand it files (a TransformerConfig JSON, safetensors weights, token arrays) and read its files back.
 
   logits  --jobs J.json    J: [{"config", "weights", "tokens" (.npy), "out" (.npy)}, ...]: fp32 logits
-  init    --preset NAME --vocab-size V --config-out C --out W     a ``TransformerConfig.<NAME>`` preset with
-          OLMo-core's own initialization: its config JSON and weights
+          (``--device cuda`` on a GPU). On a CPU an MoE model needs ``--cpu-moe-ops``: OLMo-core's two
+          Triton permutation kernels (``ops.moe.gather`` / ``scatter``, pure data movement plus the
+          routing-weight product) are replaced by their torch equivalents; its router, expert MLPs
+          and everything else run as shipped
+  init    --preset NAME --vocab-size V [--set PATH=JSON ...] --config-out C --out W
+          a ``TransformerConfig.<NAME>`` preset (fields set by dotted path, e.g.
+          ``block.feed_forward_moe.num_experts=8``) with OLMo-core's own initialization
   train   --config C --weights W --batches B.npy --optim O --out D [--save-at N]
           B: [steps, batch, seq+1] tokens; per step OLMo-core's loss (``model(ids, labels=get_labels)``,
           mean over targets), torch's clip_grad_norm_, OLMo-core's AdamWConfig and CosWithWarmup
@@ -50,18 +55,44 @@ def optimizer(model: torch.nn.Module, o: dict) -> torch.optim.Optimizer:
     return cfg.build(model)
 
 
+def torch_gather(x, indices, bin_ids, bins, top_k):  # noqa: ANN001, ANN201 - ops.moe.gather's signature
+    # row i of the expert-sorted copy is token indices[i] // top_k
+    return x[indices // top_k]
+
+
+def torch_scatter(x, indices, bin_ids, weights, bins, top_k):  # noqa: ANN001, ANN201 - ops.moe.scatter's
+    # row i goes back to slot indices[i] (token * top_k + choice), scaled by that slot's routing weight,
+    # and each token sums its top_k slots
+    tokens = indices.shape[0] // top_k
+    rows = x if weights is None else x * weights[indices].unsqueeze(1).to(x.dtype)
+    out = x.new_zeros(tokens * top_k, x.shape[1])
+    out[indices] = rows
+    return out.view(tokens, top_k, x.shape[1]).sum(dim=1)
+
+
 def cmd_logits(a: argparse.Namespace) -> None:
+    if a.cpu_moe_ops:
+        import olmo_core.ops.moe as moe_ops
+
+        moe_ops.gather, moe_ops.scatter = torch_gather, torch_scatter
     for job in json.loads(Path(a.jobs).read_text()):
-        model = build(job["config"])
+        model = build(job["config"]).to(a.device)
         load_weights(model, job["weights"])
         model.eval()
         with torch.no_grad():
-            logits = model(torch.from_numpy(np.load(job["tokens"])).long())
-        np.save(job["out"], logits.float().numpy())
+            logits = model(torch.from_numpy(np.load(job["tokens"])).long().to(a.device))
+        np.save(job["out"], logits.float().cpu().numpy())
 
 
 def cmd_init(a: argparse.Namespace) -> None:
     cfg = getattr(TransformerConfig, a.preset)(vocab_size=a.vocab_size)
+    for assignment in a.set:
+        path, _, value = assignment.partition("=")
+        *parents, leaf = path.split(".")
+        obj = cfg
+        for name in parents:
+            obj = getattr(obj, name)
+        setattr(obj, leaf, json.loads(value))
     Path(a.config_out).write_text(json.dumps(cfg.as_config_dict()))
     torch.manual_seed(a.seed)
     model = cfg.build(init_device="cpu")
@@ -129,10 +160,13 @@ def main() -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("logits")
     p.add_argument("--jobs", required=True)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--cpu-moe-ops", action="store_true")
     p = sub.add_parser("init")
     p.add_argument("--preset", required=True)
     p.add_argument("--vocab-size", type=int, required=True)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", action="append", default=[])
     p.add_argument("--config-out", required=True)
     p.add_argument("--out", required=True)
     p = sub.add_parser("train")

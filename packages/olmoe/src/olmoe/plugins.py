@@ -1,5 +1,5 @@
 """olmoe's extensions of olmo-core's registries: the ``olmoe_*`` model presets (also in hydra's
-ConfigStore as ``model=<name>``), the ``olmoe`` HF converter, the ``routing_metrics`` trainer
+ConfigStore as ``model=<name>``), the ``olmoe`` HF and OLMo-core converters, the ``routing_metrics`` trainer
 callback, and the ``olmoe/moe`` structured config.
 
 The one way they load: this module is olmoe's ``olmo_core.plugins`` entry point, which olmo-core
@@ -14,7 +14,7 @@ from __future__ import annotations
 def register_with_olmo_core() -> None:
     from hydra.core.config_store import ConfigStore
 
-    from olmoe import callbacks, convert, presets  # noqa: F401  (decorators fill olmo-core's registries)
+    from olmoe import callbacks, convert, convert_olmo_core, presets  # noqa: F401  (decorators fill olmo-core's registries)
     from olmoe.config import MoEOptions
 
     ConfigStore.instance().store(group="olmoe", name="moe", node=MoEOptions)

@@ -137,9 +137,14 @@ def convert_optim(optim: PerParamOptim, convert: Any, names: dict[str, str], *, 
             # every key: a loader takes its optimizer's param-group keys from the checkpoint (extra keys
             # are ignored, a missing one is an error)
             groups[names[src]] = {k: v for k, v in hyper.items() if k != "params"}
-    fallback = next(iter(groups.values()), {})
-    for t in targets:  # a parameter the converter renamed beyond the map keeps the common hyperparameters
-        groups.setdefault(t, dict(fallback))
+    # a tensor made of several (an MoE's experts) takes the hyperparameters of the group that treats
+    # its kind alike: matrices the decaying one, vectors the other
+    decaying = [g for g in groups.values() if float(g.get("weight_decay", 0.0)) > 0]
+    flat = [g for g in groups.values() if float(g.get("weight_decay", 0.0)) == 0]
+    for t in targets:
+        if t not in groups:
+            pick = (decaying or flat) if state[t]["exp_avg"].ndim >= 2 else (flat or decaying)
+            groups[t] = dict(pick[0]) if pick else {}
     return PerParamOptim(state=state, groups=groups)
 
 
