@@ -127,3 +127,46 @@ def test_unsupported_moe_configs_are_refused_by_name(peer_model: Path) -> Any:
     peer_cfg["block"]["feed_forward_moe"]["router"]["bias_gamma"] = 0.001
     with pytest.raises(ValueError, match="router bias"):
         olmo_core_converter_for_peer(peer_cfg)
+
+
+def test_training_checkpoint_to_olmo_core_and_back(tiny_moe_run: Path, tmp_path: Path) -> None:
+    """Our MoE training checkpoint (weights and AdamW moments) -> ``olmo-core convert to-olmo-core``
+    -> OLMo-core's ``load_model_and_optim_state`` holds exactly our tensors in its layout; ->
+    ``from-olmo-core`` -> our checkpoint again, identical."""
+    from olmo_core.checkpoint.model_io import load_model_checkpoint, model_state_for_save
+    from olmo_core.cli import main
+    from olmo_core.convert.dcp_files import read_dcp
+    from olmo_core.convert.olmo_core_io import per_param_optim
+
+    ckpt = tiny_moe_run / "checkpoints" / "step8"
+    out = tmp_path / "olmo_core"
+    assert main(["convert", "to-olmo-core", str(ckpt), str(out)]) == 0
+    optim = {"lr": 1e-3, "betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "no_decay": ["embeddings.weight"]}
+    (tmp_path / "optim.json").write_text(json.dumps(optim))
+    peers.run_olmo_core(SCRIPT, "load", "--config", str(out / "config.json"), "--dcp", str(out / "model_and_optim"),
+                        "--optim", str(tmp_path / "optim.json"), "--out", str(tmp_path / "loaded.safetensors"),
+                        "--flat", timeout=900)
+    loaded = load_file(tmp_path / "loaded.safetensors")
+    model = load_model_checkpoint(ckpt)
+    conv = olmo_core_converter_for_config(model.config)
+    assert conv.name == "olmoe"
+    ours = per_param_optim(read_dcp(ckpt / "train" / "optim")["optim"], source=str(ckpt))
+    want = dict(conv.to_peer_state(model.config, model_state_for_save(model)))
+    for key in ("exp_avg", "exp_avg_sq"):
+        moments = conv.to_peer_state(model.config, {n: st[key] for n, st in ours.state.items()})
+        want.update({f"optim/{n}/{key}": v for n, v in moments.items()})
+    assert any("experts.mlp.w1" in k and k.endswith("exp_avg_sq") for k in want)
+    for k, v in want.items():
+        assert torch.equal(loaded[k], v), k
+    assert {float(v) for k, v in loaded.items() if k.endswith("/step")} == {float(ours.step)} and ours.step > 0
+
+    back = tmp_path / "back"
+    assert main(["convert", "from-olmo-core", str(out), str(back)]) == 0
+    again = load_model_checkpoint(back)
+    for k, v in model_state_for_save(model).items():
+        assert torch.equal(model_state_for_save(again)[k], v), k
+    restored = per_param_optim(read_dcp(back / "train" / "optim")["optim"], source=str(back))
+    assert restored.step == ours.step and set(restored.state) == set(ours.state)
+    for n, st in ours.state.items():
+        for key in ("exp_avg", "exp_avg_sq"):
+            assert torch.equal(restored.state[n][key], st[key]), (n, key)
