@@ -59,7 +59,7 @@ sequence length 4,096 in bfloat16, printed next to OLMo-core's published 1B figu
 tokens/s per H100 at 4,096 context in bf16, 51k in FP8). Not a ratio: those come from their cluster
 setup, not from this run.
 
-    uv run --frozen python tools/bench/vs_olmo_core.py --quick    # dense step, both sizes, 2 CPU cores
+    uv run --frozen python tools/bench/vs_olmo_core.py --quick    # dense step, both sizes (6-7 min, loaded 2 cores)
     uv run --frozen python tools/bench/vs_olmo_core.py            # more rounds
     uv run --frozen python tools/bench/vs_olmo_core.py --device cuda   # dense + MoE + 1B MFU on a GPU
 """
@@ -233,7 +233,7 @@ def mfu_1b(device_name_: str, steps: int, batch: int, compile_: bool) -> None:
 
 def main() -> list[harness.Result]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="3 rounds, 1 step each, both sizes (about 2 minutes)")
+    ap.add_argument("--quick", action="store_true", help="3 rounds, 1 step each, both sizes (7 minutes on the shared 2-core machine at load 7-9)")
     ap.add_argument("--rounds", type=int, default=None, help="timed rounds per side (default 3 quick, 5)")
     ap.add_argument("--steps", type=int, default=None, help="training steps per round (default 1 quick, 2)")
     ap.add_argument("--d-model", type=int, default=1024, help="width of the primary (RESULT) size")
