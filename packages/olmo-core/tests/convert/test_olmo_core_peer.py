@@ -144,6 +144,7 @@ def test_same_weights_same_logits(peer: Any, corpus_ids: np.ndarray, tmp_path: P
         assert ours.shape == theirs.shape == (2, 128, model.config.embedding_size)
         assert theirs.std() > 0.05, f"{name}: degenerate logits"
         diff = float(np.abs(ours - theirs).max())
+        print(f"{name}: max |logit difference| {diff:.2e}")
         assert diff <= 1e-5, f"{name}: logits differ by {diff}"
 
 
