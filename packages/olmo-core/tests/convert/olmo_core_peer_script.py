@@ -13,7 +13,9 @@ hand it files (a TransformerConfig JSON, safetensors weights, token arrays) and 
           B: [steps, batch, seq+1] tokens; per step OLMo-core's loss (``model(ids, labels=get_labels)``,
           mean over targets), torch's clip_grad_norm_, OLMo-core's AdamWConfig and CosWithWarmup
           (``current`` = the 0-based step); writes D/losses.json, D/final.safetensors and, after step N,
-          D/dcp (``save_model_and_optim_state``: its distributed checkpoint of model and optimizer)
+          D/dcp (``save_model_and_optim_state``: its distributed checkpoint of model and optimizer) and
+          D/run/stepN/model_and_optim (the same, optimizer state flattened as its trainer saves it,
+          D/run/config.json beside the step folder)
   load    --config C --dcp DIR --optim O --out W [--flat]        ``load_model_and_optim_state`` into a fresh
           model and optimizer (``--flat``: the optimizer state is flattened, as OLMo-core's trainer
           saves it); writes the weights and the optimizer moments (``optim/<name>/<key>``)
@@ -127,7 +129,12 @@ def cmd_train(a: argparse.Namespace) -> None:
         opt.zero_grad(set_to_none=True)
         losses.append(float(res.loss))
         if a.save_at is not None and step + 1 == a.save_at:
+            # the checkpoint API's form, and the trainer's: a step folder under the save folder (which
+            # holds the run's config.json), the optimizer state flattened as its train module saves it
             save_model_and_optim_state(out / "dcp", model, opt)
+            save_model_and_optim_state(out / "run" / f"step{step + 1}" / "model_and_optim", model, opt,
+                                       flatten_optimizer_state=True)
+            (out / "run" / "config.json").write_text(Path(a.config).read_text())
     assert all(math.isfinite(x) for x in losses)
     (out / "losses.json").write_text(json.dumps({"losses": losses, "grad_norms": norms}))
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "final.safetensors"))

@@ -270,6 +270,21 @@ def test_olmo_core_checkpoint_resumes_in_our_trainer(peer_run: dict[str, Any], t
     diff = max_weight_diff(trainer.model, peer_run["final"])
     assert diff <= 1e-4, f"final weights differ by {diff}"
 
+    # its trainer's layout (step folder, flattened optimizer state, config.json in the save folder)
+    # converts to the same checkpoint
+    from olmo_core.checkpoint.model_io import load_model_checkpoint
+    from olmo_core.convert.dcp_files import read_dcp
+
+    from_step = tmp_path / "from_step_folder"
+    assert main(["convert", "from-olmo-core", str(peer_run["dir"] / "out" / "run" / f"step{SAVE_AT}"),
+                 str(from_step)]) == 0
+    a, b = load_model_checkpoint(from_step).state_dict(), load_model_checkpoint(ours_ckpt).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in b)
+    oa, ob = read_dcp(from_step / "train" / "optim"), read_dcp(ours_ckpt / "train" / "optim")
+    assert oa["optim"]["state"].keys() == ob["optim"]["state"].keys()
+    for name, st in ob["optim"]["state"].items():
+        assert all(torch.equal(oa["optim"]["state"][name][k], v) for k, v in st.items()), name
+
     # and back: OLMo-core loads our conversion into exactly the state it saved
     back = tmp_path / "back"
     assert main(["convert", "to-olmo-core", str(ours_ckpt), str(back)]) == 0
