@@ -8,6 +8,7 @@ Every rank calls these functions; only rank 0 writes the single-copy files."""
 from __future__ import annotations
 
 import contextlib
+import pickle
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,10 +110,21 @@ def load_train_state(folder: Path, *, model: nn.Module, optimizer: torch.optim.O
     set_optimizer_state_dict(model, optimizer, osd)
     rank_file = train / f"rank{get_rank()}.pt"
     if rank_file.is_file():
-        saved = torch.load(rank_file, weights_only=False)
+        saved = _load_plain(rank_file)
         if saved.get("world_size") == get_world_size():
             set_rng_state(saved["rng"])
         else:
             warnings.warn(f"{folder}: saved at world size {saved.get('world_size')}, resumed at {get_world_size()}; "
                           "RNG states not restored (the data order does not depend on them)", stacklevel=2)
-    return torch.load(train / "trainer.pt", weights_only=False)
+    return _load_plain(train / "trainer.pt")
+
+
+def _load_plain(path: Path) -> Any:
+    """A checkpoint file read as data only: ``weights_only=True`` refuses any pickled object that
+    would run code, so resuming from an untrusted checkpoint cannot execute it."""
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as e:
+        raise ValueError(f"{path}: holds objects beyond tensors and plain data, which are not loaded (a "
+                         f"checkpoint must never run code); it was written by another program or an older "
+                         f"version of olmo-core: {str(e).splitlines()[0]}") from e
