@@ -186,3 +186,40 @@ def test_sigkill_inside_a_checkpoint_write_then_at_a_random_moment(corpus_tokens
     assert set(done) <= {3, 6}
     resume_to_the_end(corpus_tokens, run_dir, max(done, default=None))
     assert_same_curve(reference_run, run_dir)
+
+
+def test_a_converted_checkpoint_without_data_position_continues_the_data_order(
+        corpus_tokens: Path, reference_run: Path, tmp_path: Path) -> None:
+    """A checkpoint as ``olmo-core convert from-olmo-core`` writes it (weights, optimizer, step; no data
+    position, no scheduler state) resumes through ``trainer.resume=PATH`` and, with the weights and
+    optimizer of the reference run's step 3, continues that run's loss curve exactly."""
+    import torch
+
+    from olmo_core.checkpoint.manager import CheckpointManager
+    from olmo_core.config.load import run_preset
+
+    cfg = run_preset("tiny", run_overrides(corpus_tokens, tmp_path / "unused"))
+    model = cfg.model.build()
+    optimizer = cfg.optim.build(model)
+    step = min(int(p.name.removeprefix("step")) for p in (reference_run / "checkpoints").glob("step*"))
+    assert step < 8
+    CheckpointManager.load(reference_run / "checkpoints" / f"step{step}", model=model, optimizer=optimizer)
+    converted = tmp_path / "converted"
+    path = CheckpointManager(converted, cfg.trainer.checkpoint).save(
+        step, model=model, optimizer=optimizer, config={},
+        trainer_state={"step": step, "tokens_seen": 0, "data": None, "scheduler": {}, "spikes": {}, "callbacks": [],
+                       "callback_names": []})
+    assert torch.load(path / "train" / "trainer.pt", weights_only=True)["data"] is None
+
+    run_dir = tmp_path / "resumed"
+    resumed = subprocess.run([sys.executable, "-m", "olmo_core.cli", "train", "--preset", "tiny",
+                              *run_overrides(corpus_tokens, run_dir), f"trainer.resume={path}"],
+                             capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "offline"}, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"the data order continues at step {step}" in resumed.stdout
+    straight = {r["step"]: r for r in read_metrics(reference_run / "metrics.jsonl")}
+    again = read_metrics(run_dir / "metrics.jsonl")
+    assert [r["step"] for r in again] == list(range(step + 1, 9))
+    for r in again:
+        for key in ("train/loss", "optim/grad_norm", "optim/lr", "data/batch_digest"):
+            assert r[key] == straight[r["step"]][key], (r["step"], key)

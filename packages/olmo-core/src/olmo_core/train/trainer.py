@@ -146,7 +146,7 @@ class Trainer:
     def load_checkpoint(self, path: str | Path) -> None:
         state = self.checkpoints.load(Path(path), model=self.model, optimizer=self.optimizer)
         self.step, self.tokens_seen = int(state["step"]), int(state["tokens_seen"])
-        self.loader.load_state_dict(state["data"])
+        self.loader.load_state_dict(state["data"] if state["data"] is not None else self._data_state_at(path))
         self.scheduler.load_state_dict(state["scheduler"])
         self.spikes.load_state_dict(state.get("spikes", {}))
         by_name = dict(zip(state.get("callback_names", []), state.get("callbacks", [])))
@@ -155,6 +155,19 @@ class Trainer:
                 cb.load_state_dict(by_name[type(cb).__name__])
         if self.is_main_process:
             print(f"resumed from {path} at step {self.step}", flush=True)
+
+    def _data_state_at(self, path: str | Path) -> dict[str, Any]:
+        """A checkpoint converted from another program (``olmo-core convert from-olmo-core``) records no
+        position in *our* data order (OLMo-core's order is its own): this run's order continues at the
+        checkpoint's step, as if this run had taken the steps before it."""
+        state = self.loader.state_dict()
+        if "batches_consumed" not in state:
+            raise ValueError(f"{path}: records no data position (a converted checkpoint) and this run's loader "
+                             f"({type(self.loader).__name__}) cannot start at step {self.step}")
+        if self.is_main_process:
+            print(f"{path}: no data position recorded (converted checkpoint); the data order continues at "
+                  f"step {self.step}", flush=True)
+        return {**state, "batches_consumed": self.step}
 
     def maybe_resume(self) -> None:
         from olmo_core.checkpoint.manager import latest_checkpoint
