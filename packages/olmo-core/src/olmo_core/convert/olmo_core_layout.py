@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from olmo_core.convert.olmo import rename
 from olmo_core.convert.registry import OlmoCoreConverter, State, register_olmo_core_converter
 from olmo_core.model.config import ModelConfig
 
@@ -192,18 +193,9 @@ def peer_name_map(cfg: ModelConfig, block_names: tuple[str, ...]) -> dict[str, s
     return out
 
 
-def rename_exact(state: State, mapping: dict[str, str], *, what: str) -> State:
-    missing = [k for k in mapping if k not in state]
-    extra = [k for k in state if k not in mapping]
-    if missing or extra:
-        raise ValueError(f"{what}: weights do not match the expected layout: missing {missing[:6]}, "
-                         f"unexpected {extra[:6]}")
-    return {mapping[k]: v for k, v in state.items()}
-
-
 def to_peer_state(cfg: ModelConfig, state: State, names: dict[str, str]) -> State:
     state = {k: v for k, v in state.items() if not (cfg.weight_tying and k == "lm_head.weight")}
-    out = rename_exact(state, names, what="olmo-core state")
+    out = rename(state, names, what="olmo-core state")
     if cfg.weight_tying:  # OLMo-core's state dict names the tied head too
         out[OUTPUT_NAMES["lm_head.weight"]] = out["embeddings.weight"]
     return out
@@ -212,7 +204,7 @@ def to_peer_state(cfg: ModelConfig, state: State, names: dict[str, str]) -> Stat
 def from_peer_state(cfg: ModelConfig, peer_state: State, names: dict[str, str]) -> State:
     if cfg.weight_tying:
         peer_state = {k: v for k, v in peer_state.items() if k != OUTPUT_NAMES["lm_head.weight"]}
-    return rename_exact(peer_state, {v: k for k, v in names.items()}, what="OLMo-core state")
+    return rename(peer_state, {v: k for k, v in names.items()}, what="OLMo-core state")
 
 
 @register_olmo_core_converter("transformer")

@@ -9,13 +9,14 @@ by what its feed-forward ``target`` is, without olmo-core importing it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from olmo_core.model.config import ModelConfig
 
 State = dict[str, torch.Tensor]
+C = TypeVar("C")  # a converter class of either registry
 
 
 class HFConverter:
@@ -47,31 +48,45 @@ class HFConverter:
 HF_CONVERTERS: dict[str, HFConverter] = {}
 
 
-def register_hf_converter(model_type: str) -> Callable[[type[HFConverter]], type[HFConverter]]:
-    def deco(cls: type[HFConverter]) -> type[HFConverter]:
-        if model_type in HF_CONVERTERS:
-            raise ValueError(f"an HF converter for model_type {model_type!r} is already registered")
-        inst = cls()
-        inst.model_type = model_type
-        HF_CONVERTERS[model_type] = inst
-        return cls
+def _registrar(registry: dict[str, C], key_attr: str, what: str) -> Callable[[str], Callable[[type[C]], type[C]]]:
+    """A class decorator factory that registers one instance of the class under a name (set on it as
+    ``key_attr``); a second converter under the same name is an error."""
+    def register(key: str) -> Callable[[type[C]], type[C]]:
+        def deco(cls: type[C]) -> type[C]:
+            if key in registry:
+                raise ValueError(f"{what} {key!r} is already registered")
+            inst = cls()
+            setattr(inst, key_attr, key)
+            registry[key] = inst
+            return cls
 
-    return deco
+        return deco
+
+    return register
 
 
-def converter_for_config(cfg: ModelConfig) -> HFConverter:
+def _first_accepting(registry: dict[str, C], check: Callable[[C], str | None], what: str) -> C:
+    """The first registered converter whose check returns no reason; when none does, the installed
+    plug-ins (olmoe) are loaded and the registry asked again, then every reason is reported."""
     from olmo_core.plugins import load_plugins
 
     for attempt in range(2):
         reasons = []
-        for model_type, conv in HF_CONVERTERS.items():
-            why = conv.accepts(cfg)
+        for key, conv in registry.items():
+            why = check(conv)
             if why is None:
                 return conv
-            reasons.append(f"{model_type}: {why}")
+            reasons.append(f"{key}: {why}")
         if attempt == 0:
-            load_plugins()  # none accepts: the installed plug-ins' converters (olmoe) may
-    raise ValueError("no HF converter accepts this model config (" + "; ".join(reasons) + ")")
+            load_plugins()
+    raise ValueError(f"no {what} (" + "; ".join(reasons) + ")")
+
+
+register_hf_converter = _registrar(HF_CONVERTERS, "model_type", "an HF converter for model_type")
+
+
+def converter_for_config(cfg: ModelConfig) -> HFConverter:
+    return _first_accepting(HF_CONVERTERS, lambda c: c.accepts(cfg), "HF converter accepts this model config")
 
 
 def converter_for_model_type(model_type: str, source: str = "config.json") -> HFConverter:
@@ -127,36 +142,14 @@ class OlmoCoreConverter:
 OLMO_CORE_CONVERTERS: dict[str, OlmoCoreConverter] = {}
 
 
-def register_olmo_core_converter(name: str) -> Callable[[type[OlmoCoreConverter]], type[OlmoCoreConverter]]:
-    def deco(cls: type[OlmoCoreConverter]) -> type[OlmoCoreConverter]:
-        if name in OLMO_CORE_CONVERTERS:
-            raise ValueError(f"an OLMo-core converter {name!r} is already registered")
-        inst = cls()
-        inst.name = name
-        OLMO_CORE_CONVERTERS[name] = inst
-        return cls
-
-    return deco
-
-
-def _first_accepting(check: Callable[[OlmoCoreConverter], str | None], what: str) -> OlmoCoreConverter:
-    from olmo_core.plugins import load_plugins
-
-    for attempt in range(2):
-        reasons = []
-        for name, conv in OLMO_CORE_CONVERTERS.items():
-            why = check(conv)
-            if why is None:
-                return conv
-            reasons.append(f"{name}: {why}")
-        if attempt == 0:
-            load_plugins()  # none accepts: the installed plug-ins' converters (olmoe) may
-    raise ValueError(f"no OLMo-core converter accepts this {what} (" + "; ".join(reasons) + ")")
+register_olmo_core_converter = _registrar(OLMO_CORE_CONVERTERS, "name", "an OLMo-core converter")
 
 
 def olmo_core_converter_for_config(cfg: ModelConfig) -> OlmoCoreConverter:
-    return _first_accepting(lambda c: c.accepts(cfg), "model config")
+    return _first_accepting(OLMO_CORE_CONVERTERS, lambda c: c.accepts(cfg),
+                            "OLMo-core converter accepts this model config")
 
 
 def olmo_core_converter_for_peer(peer: dict[str, Any]) -> OlmoCoreConverter:
-    return _first_accepting(lambda c: c.accepts_peer(peer), "OLMo-core TransformerConfig")
+    return _first_accepting(OLMO_CORE_CONVERTERS, lambda c: c.accepts_peer(peer),
+                            "OLMo-core converter accepts this OLMo-core TransformerConfig")

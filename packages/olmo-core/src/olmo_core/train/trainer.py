@@ -156,14 +156,14 @@ class Trainer:
         if self.is_main_process:
             print(f"resumed from {path} at step {self.step}", flush=True)
 
-    def _data_state_at(self, path: str | Path) -> dict[str, Any]:
+    def _data_state_at(self, path: str | Path) -> dict[str, Any] | None:
         """A checkpoint converted from another program (``olmo-core convert from-olmo-core``) records no
-        position in *our* data order (OLMo-core's order is its own): this run's order continues at the
-        checkpoint's step, as if this run had taken the steps before it."""
+        position in *our* data order (OLMo-core's order is its own): olmo-core's loader continues its
+        order at the checkpoint's step, as if this run had taken the steps before it; any other loader
+        is handed ``None`` and decides (a loader replaying the other program's batches starts there)."""
         state = self.loader.state_dict()
         if "batches_consumed" not in state:
-            raise ValueError(f"{path}: records no data position (a converted checkpoint) and this run's loader "
-                             f"({type(self.loader).__name__}) cannot start at step {self.step}")
+            return None
         if self.is_main_process:
             print(f"{path}: no data position recorded (converted checkpoint); the data order continues at "
                   f"step {self.step}", flush=True)
