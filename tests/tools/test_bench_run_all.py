@@ -91,3 +91,22 @@ def test_only_reruns_one_benchmark_and_keeps_the_other_rows(tmp_path: Path, monk
     assert "`fake_a`: kept from the pass of" in md
     kept = [__import__("json").loads(x) for x in out.with_suffix(".jsonl").read_text().splitlines()]
     assert [r["name"] for r in kept] == ["fake_a"]
+
+
+def test_readme_blocks_quote_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import asdict
+
+    main = harness.compare("b", Fixed("o", 2.0), Fixed("t", 3.0), peer="p==1", unit="u/s", work="w",
+                           check=harness.check_equal("x"), rounds=3, goal=1.2)
+    records = [{**asdict(main), "mem_ratio": main.mem_ratio, "measured": "2026-01-01 00:00 UTC"}]
+    (tmp_path / "packages" / "x").mkdir(parents=True)
+    readme = tmp_path / "packages" / "x" / "README.md"
+    readme.write_text("intro\n<!-- bench:b -->\nold figure 9.9x\n<!-- /bench -->\n"
+                      "<!-- bench:other -->\nkept\n<!-- /bench -->\nend\n")
+    (tmp_path / "README.md").write_text("no blocks\n")
+    monkeypatch.setattr(run_all, "REPO", tmp_path)
+    assert run_all.update_readmes(records, ["b"]) == [readme]
+    text = readme.read_text()
+    assert "9.9x" not in text and "**1.50x**" in text and "goal ≥ 1.2 met" in text and "2026-01-01" in text
+    assert "<!-- bench:other -->\nkept\n<!-- /bench -->" in text and text.startswith("intro\n")
+    assert run_all.update_readmes(records, ["other"]) == []  # no records for it: left as it was

@@ -12,7 +12,9 @@ benchmark that fails, or whose work check fails (exit 2, no ratio), is listed as
 makes this command exit non-zero; the table is still written. Both files are written under a temporary
 name and renamed when complete. The records behind the table are kept beside it
 (``docs/benchmarks.jsonl``): with ``--only``, the rows of the benchmarks not rerun come from there
-(each keeps the date of the pass that measured it), so one benchmark can be refreshed alone.
+(each keeps the date of the pass that measured it), so one benchmark can be refreshed alone. The figures in the READMEs live between
+``<!-- bench:NAME -->`` and ``<!-- /bench -->`` and are rewritten from the records of every benchmark
+that passed, so a README never quotes a figure the table does not hold.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -145,6 +148,46 @@ def chart(records: list[dict], path: Path) -> None:
     os.replace(tmp, path)
 
 
+BLOCK = re.compile(r"(<!-- bench:(\w+) -->\n)(.*?)(<!-- /bench -->)", re.DOTALL)
+
+
+def figures_line(recs: list[dict]) -> str:
+    """The README's words for one benchmark's records: the headline figure, then the second figures."""
+    out = []
+    for r in sorted(recs, key=lambda r: not r["primary"]):
+        q, goal = r["ratio"], r.get("goal")
+        label = "headline" if r["primary"] else (r["variant"] or "second figure")
+        met = "" if goal is None or not r["primary"] else f"; goal ≥ {goal:g} {'met' if q['median'] >= goal else 'not met'}"
+        out.append(f"- {label}: **{q['median']:.2f}x** (rounds {q['min']:.2f}-{q['max']:.2f}) against {r['peer']}: "
+                   f"ours {fmt_rate(r['ours']['median'])} {r['unit']}, theirs {fmt_rate(r['theirs']['median'])} "
+                   f"{r['unit']}; memory ours/peer {r['mem_ratio']:.2f}{met}")
+    stamp = recs[0].get("measured", "")
+    return (f"Figures from [`docs/benchmarks.md`](/docs/benchmarks.md) (`run_all.py`, {stamp}; above 1: we are "
+            "faster):\n\n" + "\n".join(out) + "\n")
+
+
+def update_readmes(records: list[dict], names: list[str]) -> list[Path]:
+    """Rewrite every ``<!-- bench:NAME -->`` ... ``<!-- /bench -->`` block of the READMEs whose benchmark
+    ran in this pass, so READMEs quote figures only from the table."""
+    changed = []
+    for readme in [REPO / "README.md", *sorted(REPO.glob("packages/*/README.md"))]:
+        text = readme.read_text()
+
+        def fill(m: re.Match) -> str:
+            recs = [r for r in records if r["name"] == m.group(2)]
+            if m.group(2) not in names or not recs:
+                return m.group(0)
+            return m.group(1) + figures_line(recs) + m.group(4)
+
+        new = BLOCK.sub(fill, text)
+        if new != text:
+            tmp = readme.with_name(readme.name + ".tmp")
+            tmp.write_text(new)
+            os.replace(tmp, readme)
+            changed.append(readme)
+    return changed
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="each benchmark's --quick pass")
@@ -191,6 +234,9 @@ def main() -> int:
     os.replace(tmp, kept)
     if records:
         chart(records, out.with_suffix(".png"))
+    if out.resolve() == (REPO / "docs" / "benchmarks.md").resolve():  # the table the READMEs quote
+        for readme in update_readmes(records, [n for n in names if statuses[n][0] == "ok"]):
+            log(f"updated the figures in {readme.relative_to(REPO)}")
     bad = [n for n, (s, _, _) in statuses.items() if s != "ok"]
     log(f"wrote {out} and {out.with_suffix('.png')} in {time.perf_counter() - t_all:.0f}s; "
         f"{len(names) - len(bad)} of {len(names)} benchmarks ok{': failed ' + ', '.join(bad) if bad else ''}")
