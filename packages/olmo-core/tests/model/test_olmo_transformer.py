@@ -3,6 +3,9 @@ auxiliary losses reaching the loss, meta-device construction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,6 +14,7 @@ from torch import nn
 from olmo_core.interfaces import check_feed_forward
 from olmo_core.model import FeedForwardConfig, ModelConfig, get_model_preset
 from olmo_core.model.config import ConfigError
+from olmo_core.model.feed_forward import FEED_FORWARDS, register_feed_forward
 
 
 def _tiny(**kw: object) -> ModelConfig:
@@ -86,8 +90,17 @@ class AuxFeedForward(nn.Module):
         return {"calls": torch.tensor(float(self.calls))}
 
 
-def test_plugged_feed_forward_aux_loss_reaches_the_loss() -> None:
-    cfg = _tiny(feed_forward=FeedForwardConfig(target=f"{__name__}:AuxFeedForward", options={"weight": 0.25}))
+@pytest.fixture
+def aux_feed_forward() -> Iterator[str]:
+    """``AuxFeedForward`` registered under a name for the test's duration (plug-ins register by name)."""
+    name = "test_aux_feed_forward"
+    register_feed_forward(name)(lambda config, **options: AuxFeedForward(config.d_model, **options))
+    yield name
+    del FEED_FORWARDS[name]
+
+
+def test_plugged_feed_forward_aux_loss_reaches_the_loss(aux_feed_forward: str) -> None:
+    cfg = _tiny(feed_forward=FeedForwardConfig(target=aux_feed_forward, options={"weight": 0.25}))
     torch.manual_seed(3)
     model = cfg.build()
     assert all(isinstance(b.feed_forward, AuxFeedForward) for b in model.blocks)
@@ -115,6 +128,17 @@ def test_plugged_feed_forward_aux_loss_reaches_the_loss() -> None:
     assert set(metrics) == {"layer0/calls", "layer1/calls"}
 
 
+def test_a_module_path_in_a_config_imports_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config (from a checkpoint's config.json, say) naming a module path is refused without the
+    module being imported: importing it would run its code."""
+    (tmp_path / "evil_feed_forward_mod.py").write_text(
+        f"open({str(tmp_path / 'imported')!r}, 'w').close()\nclass Thing: pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError, match="not a registered feed-forward"):
+        _tiny(feed_forward=FeedForwardConfig(target="evil_feed_forward_mod:Thing")).build()
+    assert not (tmp_path / "imported").exists()
+
+
 def test_dense_model_has_no_auxiliary_losses() -> None:
     model = _tiny().build()
     model(torch.zeros(1, 3, dtype=torch.long))
@@ -122,7 +146,7 @@ def test_dense_model_has_no_auxiliary_losses() -> None:
 
 
 def test_bad_feed_forward_target_names_the_field() -> None:
-    with pytest.raises(ConfigError, match="model.feed_forward.target"):
+    with pytest.raises(ConfigError, match="model.feed_forward.target.*not a registered feed-forward"):
         _tiny(feed_forward=FeedForwardConfig(target="no_such_module_xyz:Thing")).build()
     with pytest.raises(ConfigError, match="model.feed_forward.target"):
         _tiny(feed_forward=FeedForwardConfig(target="nonsense")).build()

@@ -14,7 +14,9 @@ from typing import Any
 
 from olmo_core.model.config import ConfigError, FeedForwardConfig
 
-#: the dotted path olmo-core builds the layer from
+#: the name olmoe's plug-in registers the layer under in olmo-core's feed-forward registry (it keeps
+#: the form of the dotted path configs used to name, so checkpoints written before still build; olmo-core
+#: imports nothing by it)
 MOE_TARGET = "olmoe.moe:MoEFeedForward"
 
 

@@ -1,4 +1,5 @@
-"""olmoe's extensions of olmo-core's registries: the ``olmoe_*`` model presets (also in hydra's
+"""olmoe's extensions of olmo-core's registries: the MoE feed-forward (``olmoe.moe:MoEFeedForward``, a
+registered name, not an import path), the ``olmoe_*`` model presets (also in hydra's
 ConfigStore as ``model=<name>``), the ``olmoe`` HF and OLMo-core converters, the ``routing_metrics`` trainer
 callback, and the ``olmoe/moe`` structured config.
 
@@ -14,9 +15,14 @@ from __future__ import annotations
 def register_with_olmo_core() -> None:
     from hydra.core.config_store import ConfigStore
 
+    from olmo_core.model.feed_forward import FEED_FORWARDS, register_feed_forward
     from olmoe import callbacks, convert, convert_olmo_core, presets  # noqa: F401  (decorators fill olmo-core's registries)
-    from olmoe.config import MoEOptions
+    from olmoe.config import MOE_TARGET, MoEOptions
+    from olmoe.moe import MoEFeedForward
 
+    # The MoE layer under its feed-forward name (the one MoEOptions.feed_forward() writes into configs).
+    if MOE_TARGET not in FEED_FORWARDS:
+        register_feed_forward(MOE_TARGET)(lambda config, **options: MoEFeedForward(d_model=config.d_model, **options))
     ConfigStore.instance().store(group="olmoe", name="moe", node=MoEOptions)
 
 

@@ -115,8 +115,8 @@ class ModelConfig:
         if not (0 <= self.eos_token_id < self.embedding_size):
             raise bad("eos_token_id", "outside the embedding")
         if not isinstance(self.feed_forward.target, str) or not self.feed_forward.target:
-            raise ConfigError(f"model.feed_forward.target={self.feed_forward.target!r}: must be a registry "
-                              "name or 'package.module:Class'")
+            raise ConfigError(f"model.feed_forward.target={self.feed_forward.target!r}: must be the name "
+                              "of a registered feed-forward")
         return self
 
     def build(self, *, init_device: Any = None) -> Any:

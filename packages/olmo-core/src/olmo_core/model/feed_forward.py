@@ -1,6 +1,7 @@
-"""The feed-forward slot of a block: the dense SwiGLU MLP, a registry of named builders, and the
-dotted-path builder through which any class meeting :class:`olmo_core.interfaces.FeedForward`
-(olmoe's MoE layer, a test's own module) replaces it without olmo-core importing its package.
+"""The feed-forward slot of a block: the dense SwiGLU MLP and the registry of named builders through
+which any module meeting :class:`olmo_core.interfaces.FeedForward` (olmoe's MoE layer, registered by
+its plug-in) replaces it without olmo-core importing its package. A config names a builder, never a
+module path: a config read from a checkpoint cannot make olmo-core import arbitrary code.
 
 Initialization: a feed-forward may define ``init_weights(*, std_in, std_out, generator)``; the model
 calls it with the stds of its init scheme (see :mod:`olmo_core.model.init`). Without it, the model
@@ -12,9 +13,7 @@ token actually uses, for ``OLMo.num_params(active_only=True)`` and FLOPs."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -64,35 +63,20 @@ def _build_swiglu(config: ModelConfig, hidden_size: int | None = None) -> nn.Mod
     return SwiGLU(config.d_model, config.mlp_hidden_size if hidden_size is None else int(hidden_size))
 
 
-def import_target(target: str) -> Any:
-    """``"package.module:Attr"`` (or ``"package.module.Attr"``) -> the attribute, with errors that name
-    the config field."""
-    module_name, sep, attr = target.partition(":")
-    if not sep:
-        module_name, _, attr = target.rpartition(".")
-    if not module_name or not attr:
-        raise ConfigError(f"model.feed_forward.target={target!r}: not a registered name "
-                          f"({sorted(FEED_FORWARDS)}) nor 'package.module:Class'")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise ConfigError(f"model.feed_forward.target={target!r}: cannot import {module_name!r} ({e})") from e
-    try:
-        return getattr(module, attr)
-    except AttributeError as e:
-        raise ConfigError(f"model.feed_forward.target={target!r}: {module_name!r} has no {attr!r}") from e
-
-
 def build_feed_forward(config: ModelConfig, ff: FeedForwardConfig | None = None) -> nn.Module:
-    """A registry name gets ``builder(config, **options)``; a dotted class gets
-    ``Class(d_model=config.d_model, **options)`` (the FeedForward contract)."""
+    """The registered builder ``ff.target`` called as ``builder(config, **ff.options)``; a name no one
+    registered loads the installed plug-ins once (olmoe registers its MoE layer), then is an error."""
+    from olmo_core.plugins import lookup
+
     ff = config.feed_forward if ff is None else ff
     options = dict(ff.options or {})
-    if ff.target in FEED_FORWARDS:
-        return FEED_FORWARDS[ff.target](config, **options)
-    cls = import_target(ff.target)
     try:
-        return cls(d_model=config.d_model, **options)
+        builder = lookup(FEED_FORWARDS, ff.target)
+    except KeyError:
+        raise ConfigError(f"model.feed_forward.target={ff.target!r}: not a registered feed-forward "
+                          f"({sorted(FEED_FORWARDS)}); a plug-in registers one with "
+                          "@register_feed_forward(name)") from None
+    try:
+        return builder(config, **options)
     except TypeError as e:
-        raise ConfigError(f"model.feed_forward: cannot build {ff.target!r} with d_model={config.d_model} and "
-                          f"options {options} ({e})") from e
+        raise ConfigError(f"model.feed_forward: cannot build {ff.target!r} with options {options} ({e})") from e
