@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from olmo_stack.atomic import write_text_atomic
+from olmo_core.fileio import write_atomic
 from olmo_stack.pipeline.config import StackConfig
 
 CLUSTERS = ("a100", "lumi")
@@ -35,23 +35,23 @@ def write_launch_files(cfg: StackConfig, out_dir: str | Path, opts: LaunchOption
 
     out = Path(out_dir)
     run_dir = Path(cfg.out).resolve()
-    config_path = write_text_atomic(out / "stack.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    config_path = write_atomic(out / "stack.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)))
     data_cmd = ["olmo-stack", "run", str(config_path.resolve()), "--until", "tokens", "data.executor=ray",
                 f"data.ray_address={opts.ray_address}"]
-    data_sh = write_text_atomic(out / "data_ray.sh", "\n".join([
+    data_sh = write_atomic(out / "data_ray.sh", "\n".join([
         "#!/bin/bash",
         "# Data stages (filter, dedupe, decontaminate, tokenize) on a Ray cluster: run on the head node of a",
         "# cluster started with `ray start --head` (workers: `ray start --address=<head>:6379`).",
         "set -euo pipefail",
         "ray status >/dev/null",
-        " ".join(shlex.quote(a) for a in data_cmd), ""]), executable=True)
+        " ".join(shlex.quote(a) for a in data_cmd), ""]), mode=0o755)
     cluster_overrides = [f"cluster={opts.cluster}", f"cluster.nodes={opts.nodes}"]
     for key in ("account", "partition", "time"):
         if getattr(opts, key):
             cluster_overrides.append(f"cluster.{key}={getattr(opts, key)}")
     train_overrides = [f"data.paths=[{run_dir / 'tokens' / 'tokens'}]", f"trainer.run_dir={run_dir / 'pretrain'}"]
     run_cfg = run_preset(opts.run_preset, cluster_overrides + train_overrides)
-    sbatch = write_text_atomic(out / "pretrain.sbatch", render_slurm(run_cfg.cluster, opts.run_preset,
+    sbatch = write_atomic(out / "pretrain.sbatch", render_slurm(run_cfg.cluster, opts.run_preset,
                                                                      cluster_overrides[1:] + train_overrides,
                                                                      job_name=f"{cfg.name}-pretrain"))
     return {"config": config_path, "data": data_sh, "pretrain": sbatch}

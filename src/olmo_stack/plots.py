@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from olmo_stack.atomic import atomic_path
+from olmo_core.fileio import atomic_path
 
 
 def _plt() -> Any:

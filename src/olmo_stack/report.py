@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from olmo_stack.atomic import write_text_atomic
+from olmo_core.fileio import write_atomic
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
@@ -105,4 +105,4 @@ class Report:
         page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"
                 f"<style>{_STYLE}</style><script>{_SCRIPT}</script></head><body>"
                 f"<h1>{html.escape(self.title)}</h1><ul>{toc}</ul>{body}</body></html>")
-        return write_text_atomic(out, page)
+        return write_atomic(out, page)

@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from olmo_stack.atomic import write_text_atomic
+from olmo_core.fileio import write_atomic
 
 STAGE_MANIFEST = "manifest.json"
 STAGE_FORMAT = "olmo-stack/stage"
@@ -101,7 +101,7 @@ def read_manifest(stage_dir: Path) -> dict[str, Any] | None:
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=str))
+    write_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=str))
 
 
 class Pipeline:

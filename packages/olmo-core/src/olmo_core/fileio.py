@@ -15,8 +15,9 @@ from typing import Any
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path`` for a writer that needs a file name (safetensors, matplotlib);
-    renamed over ``path`` when the block ends, removed if it raises."""
+    renamed over ``path`` when the block ends, removed if it raises. The folder is made if missing."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         yield tmp

@@ -18,9 +18,9 @@ from typing import Any
 import torch
 
 from olmo_core.distributed.utils import all_reduce_sum
+from olmo_core.fileio import write_atomic
 from olmo_core.interfaces import TrainerState
 from olmo_core.train.callbacks.base import TrainerCallback, register_callback
-from olmoe.atomic import write_text_atomic
 from olmoe.losses import dead_experts, load_imbalance
 from olmoe.moe import moe_layers
 from olmoe.stats import RoutingStats
@@ -77,7 +77,7 @@ class RoutingMetrics(TrainerCallback):
         path = Path(state.run_dir) / self.filename
         if state.is_main_process and path.is_file():  # a resumed run: forget lines past the checkpoint
             kept = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= state.step]
-            write_text_atomic(path, "".join(ln + "\n" for ln in kept))
+            write_atomic(path, "".join(ln + "\n" for ln in kept))
         self.history = [(s, v) for s, v in self.history if s <= state.step]
 
     def on_step_end(self, state: TrainerState, metrics: Mapping[str, float]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from olmoe.atomic import atomic_path
+from olmo_core.fileio import atomic_path
 
 
 def _plt() -> Any:

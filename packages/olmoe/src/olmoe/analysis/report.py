@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from olmo_core.fileio import write_atomic
 from olmoe.analysis.metrics import (
     coactivation,
     domain_specialization,
@@ -18,7 +19,6 @@ from olmoe.analysis.metrics import (
 )
 from olmoe.analysis.plots import plot_matrices, plot_saturation, plot_vocabulary
 from olmoe.analysis.probe import ProbeSet, collect_routing
-from olmoe.atomic import write_text_atomic
 
 
 def checkpoint_step(path: Path) -> int:
@@ -116,7 +116,7 @@ def analyze(final: str | Path, earlier: list[str | Path], probe: ProbeSet, out: 
         {f"layer {la}": [r["fraction"] for r in vocab[la]] for la in shown}, top_k, num_experts,
         out / "vocabulary_specialization.png")
     result["figures"] = {k: str(v) for k, v in figures.items()}
-    write_text_atomic(out / "analysis.json", json.dumps(result, indent=1))
+    write_atomic(out / "analysis.json", json.dumps(result, indent=1))
     return result
 
 
