@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dolma_tools.faults import fault_point
+
 
 def temporary_name(path: Path) -> Path:
     """The temporary name of ``path`` for this process (what ``remove_stale_temporaries`` globs)."""
@@ -28,6 +30,7 @@ def atomic_path(path: str | Path, *, fsync: bool = False) -> Iterator[Path]:
     tmp = temporary_name(path)
     try:
         yield tmp
+        fault_point("atomic.before_rename")
         if fsync:
             fd = os.open(tmp, os.O_RDONLY)
             try:

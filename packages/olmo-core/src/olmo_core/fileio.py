@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from olmo_core.faults import fault_point
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -34,6 +36,7 @@ def commit(tmp: str | Path, path: str | Path) -> Path:
     """Rename a finished temporary file or folder over ``path``; a folder already at ``path`` is
     removed first (a rename cannot replace a non-empty folder)."""
     tmp, path = Path(tmp), Path(path)
+    fault_point("atomic.before_rename")
     if tmp.is_dir() and path.is_dir():
         shutil.rmtree(path)
     os.replace(tmp, path)
