@@ -14,6 +14,9 @@ EPILOG = """examples:
   dolma-tools dedupe --documents train/ --destination out/attributes/decon --filter eval.bloom --read-only
   # near-duplicate documents
   dolma-tools dedupe --documents ../shared/data/corpus --destination out/attributes/minhash --mode minhash
+  # ... scored against a synth-corpus key file: precision and recall per Jaccard band
+  dolma-tools dedupe --mode minhash --documents out/synth/documents --destination out/synth/minhash \
+      --truth out/synth/truth.jsonl.gz --clusters out/synth/clusters.jsonl.gz
 """
 
 
@@ -28,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ngram-length", type=int, default=0,
                         help="paragraph mode: compare word n-grams of this length (0: whole paragraphs)")
     parser.add_argument("--threshold", type=float, default=None,
-                        help="fraction of n-grams seen (n-gram mode, default 0.5) or of signature agreement "
-                             "(minhash, default 0.7) that makes a duplicate")
+                        help="fraction of n-grams seen (n-gram mode, default 0.5) or the Jaccard similarity "
+                             "(minhash, default 0.8) that makes a duplicate")
     parser.add_argument("--keep-empty", action="store_true", help="also compare empty / blank paragraphs")
     parser.add_argument("--min-length", type=int, default=0, help="ignore units shorter than this many characters")
     parser.add_argument("--expected-items", type=int, default=0, help="filter capacity (0: estimate from input size)")
@@ -39,8 +42,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-filter", default=None, help="write the filter here at the end")
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--shingle-size", type=int, default=5, help="minhash: words per shingle")
-    parser.add_argument("--bands", type=int, default=20, help="minhash: LSH bands")
-    parser.add_argument("--rows", type=int, default=5, help="minhash: signature rows per band")
+    parser.add_argument("--bands", type=int, default=14, help="minhash: LSH bands (datatrove's default 14)")
+    parser.add_argument("--rows", type=int, default=8, help="minhash: signature rows per band (datatrove's 8)")
+    parser.add_argument("--verify", choices=["exact", "signature", "none"], default="exact",
+                        help="minhash: score of a candidate pair checked against --threshold: exact Jaccard, "
+                             "signature agreement, or none (every candidate joins, as datatrove)")
+    parser.add_argument("--work-dir", default=None, help="minhash: folder for the stage files (default: system temp)")
+    parser.add_argument("--keep-work", action="store_true", help="minhash: keep the stage files")
+    parser.add_argument("--clusters", default=None, help="minhash: also write {id, kept} of every duplicate here")
+    parser.add_argument("--truth", default=None,
+                        help="minhash: a synth-corpus key file; the summary gains precision/recall per Jaccard band")
     parser.add_argument("--summary", default=None, help="also write the summary JSON here")
     parser.add_argument("--no-progress", action="store_true")
 
@@ -51,9 +62,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.mode == "minhash":
         cfg = MinHashConfig(name=args.name or "minhash", shingle_size=args.shingle_size, bands=args.bands,
-                            rows=args.rows, threshold=0.7 if args.threshold is None else args.threshold,
-                            processes=args.processes)
-        summary = minhash_dedupe(args.documents, cfg, destination=args.destination)
+                            rows=args.rows, threshold=0.8 if args.threshold is None else args.threshold,
+                            processes=args.processes, verify=args.verify, work_dir=args.work_dir,
+                            keep_work=args.keep_work)
+        summary = minhash_dedupe(args.documents, cfg, destination=args.destination, clusters_file=args.clusters,
+                                 truth=args.truth, progress=not args.no_progress)
     else:
         if args.read_only and not args.filter:
             raise SystemExit("dolma-tools dedupe: --read-only needs --filter PATH")

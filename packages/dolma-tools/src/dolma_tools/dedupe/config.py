@@ -31,21 +31,27 @@ class BloomDedupeConfig:
 
 @dataclass
 class MinHashConfig:
-    """Near-duplicate documents by MinHash LSH over word shingles.
+    """Near-duplicate documents by MinHash LSH over word shingles (``dedupe.minhash``).
 
     ``bands * rows`` hash functions; two documents with Jaccard similarity ``s`` become candidates
-    with probability ``1 - (1 - s^rows)^bands``. The default 20 bands x 5 rows puts the 50% point
-    near ``(1/bands)^(1/rows) = 0.55``; candidate pairs are then kept as duplicates only if their
-    signature agreement reaches ``threshold``."""
+    with probability ``1 - (1 - s^rows)^bands``. The defaults are datatrove's (``MinhashConfig``:
+    5-grams, 14 buckets of 8 hashes): 50% near ``(1/bands)^(1/rows) = 0.72``, 92% at 0.8. A candidate
+    pair joins a cluster only if its ``verify`` score (``exact`` Jaccard, ``signature`` agreement or
+    ``none``) reaches ``threshold``. ``merge_records`` bounds the bucket records sorted in memory at
+    once; the stage files go to a temporary folder under ``work_dir`` (removed unless ``keep_work``)."""
 
     name: str = "minhash"
     shingle_size: int = 5
-    bands: int = 20
-    rows: int = 5
-    threshold: float = 0.7
+    bands: int = 14
+    rows: int = 8
+    threshold: float = 0.8
     seed: int = 1
     processes: int = 1
     precision_sample: int = 500
+    verify: str = "exact"
+    merge_records: int = 4_000_000
+    work_dir: str | None = None
+    keep_work: bool = False
 
 
 def register_configs() -> None:

@@ -1,34 +1,51 @@
-"""Near-duplicate documents with MinHash LSH.
+"""Near-duplicate documents with MinHash LSH, clusters resolved out of core.
 
-A document is the set of its word ``shingle_size``-grams. Its signature holds, for each of
-``bands * rows`` hash functions ``h_j(x) = (a_j x + b_j mod 2^64) >> 32`` over the 64-bit xxh3 of each
-shingle, the minimum over the document; two signatures agree at a position with probability equal to
-the Jaccard similarity of the sets. LSH cuts the signature into ``bands`` bands of ``rows`` values:
-documents sharing any band become candidates (probability ``1 - (1 - s^rows)^bands`` at similarity
-``s``). Candidates whose signatures agree on at least ``threshold`` of the positions are joined
-(union-find) into clusters, and the first document of each cluster in input order is kept.
+A document is the set of its word ``shingle_size``-grams (a shingle's hash combines the xxh3 of its
+words). Its signature holds, for each of ``bands * rows`` hash functions
+``h_j(x) = (a_j x + b_j mod 2^64) >> 32``, the minimum over the document's shingles; two signatures
+agree at a position with probability equal to the Jaccard similarity of the sets. Documents sharing
+all ``rows`` values of any band become candidates (probability ``1 - (1 - s^rows)^bands`` at
+similarity ``s``; the defaults are datatrove's 14 bands of 8 rows, 50% near s = 0.72, 92% at 0.8).
 
-Workers compute signatures per file; the parent runs LSH over all of them in input order, so the
-clusters do not depend on the number of processes. The summary reports precision against the exact
-Jaccard similarity of sampled candidate pairs."""
+Stages, as datatrove runs them (files between them: ``dedupe.buckets``):
+
+1. signatures: workers, one input file each, write sorted bucket runs, signatures and shingle hashes;
+2. buckets: per band, the runs are merged a key range at a time into edges (adjacent equal keys);
+3. clusters: the edges are read band after band into a union-find over document indices; an edge
+   between two documents not yet in one cluster joins them only if its score (``verify``: the exact
+   Jaccard by default) reaches ``threshold``;
+4. filter: every document but the first of its cluster (input order) gets the attribute
+   ``<name>__minhash__duplicate_document``.
+
+Memory: one input file's signatures in each worker, one key range while merging, and a few integers
+per document in the parent; nothing keyed by content spans the corpus. Clusters do not depend on the
+number of processes (the sets are the connected components of the accepted edges, rooted at their
+first document)."""
 
 from __future__ import annotations
 
+import json
 import random
+import shutil
+import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xxhash
 
-from dolma_tools.dedupe.bloom import hash_items
+from dolma_tools.dedupe.buckets import SignatureStore, band_edges, mix64, write_file_outputs
 from dolma_tools.dedupe.config import MinHashConfig
 from dolma_tools.dedupe.layout import attribute_file, input_files, ordered_map, write_attribute_file
-from dolma_tools.docio import iter_documents
+from dolma_tools.dedupe.unionfind import UnionFind
+from dolma_tools.dedupe.verify import get_verifier
+from dolma_tools.docio import atomic_output, iter_documents
 
 _EMPTY = np.uint32(0xFFFFFFFF)
+_STEP = np.uint64(0x9E3779B97F4A7C15)
 
 
 def shingles(text: str, size: int) -> list[str]:
@@ -38,6 +55,22 @@ def shingles(text: str, size: int) -> list[str]:
     return [" ".join(words[i:i + size]) for i in range(len(words) - size + 1)]
 
 
+def shingle_hashes(text: str, size: int) -> np.ndarray:
+    """Distinct 64-bit hashes of the word ``size``-grams of ``text`` (one shingle of all the words
+    when there are no more than ``size``), sorted."""
+    words = text.split()
+    if not words:
+        return np.zeros(0, dtype=np.uint64)
+    h64 = xxhash.xxh3_64_intdigest
+    wh = np.fromiter((h64(w.encode("utf-8", "surrogatepass")) for w in words), dtype=np.uint64, count=len(words))
+    m = max(1, len(words) - size + 1)
+    h = np.full(m, np.uint64(size), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for r in range(min(size, len(words))):
+            h = (h ^ wh[r:r + m]) * _STEP
+    return np.unique(mix64(h))
+
+
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     a = rng.integers(1, 2**64, size=num_perm, dtype=np.uint64) | np.uint64(1)
@@ -45,18 +78,19 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def signature(text: str, *, shingle_size: int, a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """uint32 MinHash signature of ``len(a)`` values (all 0xFFFFFFFF for a text without words)."""
+def signature_of(hv: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """uint32 MinHash signature of shingle hashes ``hv`` (all 0xFFFFFFFF when there are none)."""
     sig = np.full(len(a), _EMPTY, dtype=np.uint32)
-    sh = shingles(text, shingle_size)
-    if not sh:
-        return sig
-    hv = np.unique(hash_items(sh)[:, 0])
     with np.errstate(over="ignore"):
         for s in range(0, len(hv), chunk):
             mixed = (hv[s:s + chunk, None] * a[None, :] + b[None, :]) >> np.uint64(32)
             np.minimum(sig, mixed.min(axis=0).astype(np.uint32), out=sig)
     return sig
+
+
+def signature(text: str, *, shingle_size: int, a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """uint32 MinHash signature of ``len(a)`` values (all 0xFFFFFFFF for a text without words)."""
+    return signature_of(shingle_hashes(text, shingle_size), a, b, chunk)
 
 
 def jaccard(x: str, y: str, shingle_size: int) -> float:
@@ -67,115 +101,175 @@ def jaccard(x: str, y: str, shingle_size: int) -> float:
 
 
 @dataclass(frozen=True)
-class _Task:
+class _SigTask:
     path: Path
+    index: int
+    work: Path
     config: MinHashConfig
 
 
-def _file_signatures(task: _Task) -> tuple[list[str], list[int], np.ndarray]:
+def _signature_stage(task: _SigTask) -> int:
     cfg = task.config
     a, b = permutations(cfg.bands * cfg.rows, cfg.seed)
-    ids, lengths, sigs = [], [], []
+    ids_lengths: list[list] = []
+    sigs: list[np.ndarray] = []
+    shingle_sets: list[np.ndarray] = []
     for _, doc in iter_documents(task.path):
-        ids.append(doc.id)
-        lengths.append(len(doc.text))
-        sigs.append(signature(doc.text, shingle_size=cfg.shingle_size, a=a, b=b))
-    return ids, lengths, np.stack(sigs) if sigs else np.zeros((0, len(a)), dtype=np.uint32)
+        hv = shingle_hashes(doc.text, cfg.shingle_size)
+        ids_lengths.append([doc.id, len(doc.text)])
+        sigs.append(signature_of(hv, a, b))
+        shingle_sets.append(np.unique((hv >> np.uint64(32)).astype(np.uint32)))
+    stacked = np.stack(sigs) if sigs else np.zeros((0, cfg.bands * cfg.rows), dtype=np.uint32)
+    write_file_outputs(task.work, task.index, ids_lengths, stacked, shingle_sets, cfg.bands, cfg.rows)
+    return len(ids_lengths)
 
 
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, x: int) -> int:
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, x: int, y: int) -> None:
-        rx, ry = self.find(x), self.find(y)
-        if rx != ry:  # the smaller index (earlier document) stays the root, so it is the one kept
-            self.parent[max(rx, ry)] = min(rx, ry)
+@dataclass(frozen=True)
+class _BandTask:
+    work: Path
+    band: int
+    file_offsets: tuple[int, ...]
+    merge_records: int
 
 
-def lsh_clusters(sigs: np.ndarray, bands: int, rows: int, threshold: float
-                 ) -> tuple[list[int], list[tuple[int, int]], list[tuple[int, int]]]:
-    """Root (kept document) of each document, the LSH candidate pairs and the accepted pairs."""
-    n = len(sigs)
-    uf = _UnionFind(n)
-    candidates: set[tuple[int, int]] = set()
-    empty = (sigs == _EMPTY).all(axis=1) if n else np.zeros(0, dtype=bool)
-    for band in range(bands):
-        buckets: dict[bytes, int] = {}
-        block = np.ascontiguousarray(sigs[:, band * rows:(band + 1) * rows])
-        for i in range(n):
-            if empty[i]:
+def _bucket_stage(task: _BandTask) -> Path:
+    return band_edges(task.work, task.band, list(task.file_offsets), task.merge_records)
+
+
+class _Reservoir:
+    def __init__(self, size: int, seed: int) -> None:
+        self.size, self.seen, self.items = size, 0, []
+        self.rng = random.Random(seed)
+
+    def add(self, item: tuple[int, int]) -> None:
+        self.seen += 1
+        if len(self.items) < self.size:
+            self.items.append(item)
+        elif (k := self.rng.randrange(self.seen)) < self.size:
+            self.items[k] = item
+
+
+def _cluster_stage(edge_files: list[Path], n: int, store: SignatureStore, config: MinHashConfig
+                   ) -> tuple[UnionFind, dict[str, Any]]:
+    uf = UnionFind(n)
+    score = get_verifier(config.verify)
+    rejected: set[tuple[int, int]] = set()  # only pairs that failed the check: few, whatever the corpus
+    candidates = _Reservoir(config.precision_sample, config.seed)
+    edges = checked = joined = 0
+    for path in edge_files:
+        for i, j in np.load(path).tolist():
+            edges += 1
+            candidates.add((i, j))
+            if uf.find(i) == uf.find(j) or (i, j) in rejected:
                 continue
-            key = block[i].tobytes()
-            first = buckets.setdefault(key, i)
-            if first != i:
-                candidates.add((first, i))
-    accepted = [(i, j) for i, j in sorted(candidates) if float(np.mean(sigs[i] == sigs[j])) >= threshold]
-    for i, j in accepted:
-        uf.union(i, j)
-    return [uf.find(i) for i in range(n)], sorted(candidates), accepted
+            checked += 1
+            if score(store, i, j) >= config.threshold:
+                joined += uf.union(i, j)
+            else:
+                rejected.add((i, j))
+    exact = [store.jaccard(i, j) >= config.threshold for i, j in candidates.items]
+    return uf, {"candidate_edges": edges, "candidate_pairs_checked": checked, "rejected_pairs": len(rejected),
+                "accepted_pairs": joined,
+                "precision_candidates": round(float(np.mean(exact)), 4) if exact else None}
 
 
-def _texts_for(files: list[Path], offsets: list[int], counts: list[int], wanted: set[int]) -> dict[int, str]:
-    """Re-read only the files holding the wanted documents (global indices)."""
-    out: dict[int, str] = {}
-    for f, base, count in zip(files, offsets, counts, strict=True):
-        if not any(base <= w < base + count for w in wanted):
-            continue
-        for k, (_, doc) in enumerate(iter_documents(f), start=base):
-            if k in wanted:
-                out[k] = doc.text
-    return out
+def _file_indices(file_offsets: list[int], total: int) -> Iterator[tuple[int, range]]:
+    bounds = [*file_offsets, total]
+    for f in range(len(file_offsets)):
+        yield f, range(bounds[f], bounds[f + 1])
 
 
 def minhash_dedupe(inputs: str | Path | Iterable[str | Path], config: MinHashConfig | None = None, *,
-                   destination: str | Path | None = None) -> dict[str, Any]:
+                   destination: str | Path | None = None, clusters_file: str | Path | None = None,
+                   truth: str | Path | None = None, progress: bool = False) -> dict[str, Any]:
     """Cluster near-duplicate documents, write ``<name>__minhash__duplicate_document`` attributes
-    (a whole-document span on every document but the first of its cluster) and return a summary."""
+    (a whole-document span on every document but the first of its cluster) and return a summary.
+
+    ``clusters_file``: also write ``{"id", "kept"}`` for every duplicate (JSON lines, ``.gz`` allowed).
+    ``truth``: a key file from ``dolma-tools synth-corpus``; the summary then has ``quality``
+    (precision and recall per Jaccard band, :func:`dolma_tools.dedupe.minhash_eval.evaluate`)."""
     config = config or MinHashConfig()
+    get_verifier(config.verify)  # an unknown name fails before any work
     t0 = time.perf_counter()
     with_base = input_files(inputs)
-    files = [p for p, _ in with_base]
-    per_file = list(ordered_map(_file_signatures, [_Task(p, config) for p in files], config.processes))
-    offsets = list(np.cumsum([0] + [len(ids) for ids, _, _ in per_file])[:-1].tolist())
-    sigs = np.concatenate([s for _, _, s in per_file]) if per_file else np.zeros((0, 1), dtype=np.uint32)
-    roots, candidates, accepted = lsh_clusters(sigs, config.bands, config.rows, config.threshold)
-    key = f"{config.name}__minhash__duplicate_document"
-    removed = 0
-    for (path, base), start, (ids, lengths, _) in zip(with_base, offsets, per_file, strict=True):
-        spans = [[[0, lengths[k], 1.0]] if roots[start + k] != start + k else [] for k in range(len(ids))]
-        removed += sum(1 for s in spans if s)
-        write_attribute_file(attribute_file(path, config.name, base=base, destination=destination), ids, key, spans)
-    sizes: dict[int, int] = {}
-    for r in roots:
-        sizes[r] = sizes.get(r, 0) + 1
-    precision = _precision(files, offsets, [len(ids) for ids, _, _ in per_file], candidates, accepted, config)
-    return {"documents": len(roots), "clusters": len(sizes), "duplicate_documents": removed,
-            "largest_cluster": max(sizes.values(), default=0), "candidate_pairs": len(candidates),
-            "accepted_pairs": len(accepted), "attribute": key, "bands": config.bands, "rows": config.rows,
-            "shingle_size": config.shingle_size, "threshold": config.threshold,
-            "candidate_threshold": round((1 / config.bands) ** (1 / config.rows), 4), **precision,
-            "seconds": round(time.perf_counter() - t0, 3)}
+    parent = Path(config.work_dir) if config.work_dir else None
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="minhash-", dir=parent))
+    timings: dict[str, float] = {}
+    try:
+        tick = time.perf_counter()
+        tasks = [_SigTask(p, f, work, config) for f, (p, _) in enumerate(with_base)]
+        counts = list(_progress(ordered_map(_signature_stage, tasks, config.processes), len(tasks),
+                                "minhash signatures", progress))
+        offsets = [int(x) for x in np.cumsum([0, *counts])[:-1]]
+        n = int(sum(counts))
+        timings["signatures"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        band_tasks = [_BandTask(work, b, tuple(offsets), config.merge_records) for b in range(config.bands)]
+        edge_files = list(ordered_map(_bucket_stage, band_tasks, config.processes))
+        timings["buckets"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        store = SignatureStore(work, offsets)
+        uf, cstats = _cluster_stage(edge_files, n, store, config)
+        roots = uf.roots()
+        timings["clusters"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        key = f"{config.name}__minhash__duplicate_document"
+        removed = 0
+        for (path, base), (f, idx) in zip(with_base, _file_indices(offsets, n), strict=True):
+            ids_lengths = store.ids(f)
+            spans = [[[0, length, 1.0]] if roots[i] != i else [] for i, (_, length) in zip(idx, ids_lengths, strict=True)]
+            removed += sum(1 for s in spans if s)
+            write_attribute_file(attribute_file(path, config.name, base=base, destination=destination),
+                                 [doc_id for doc_id, _ in ids_lengths], key, spans)
+        dups = [i for i in range(n) if roots[i] != i]
+        member_ok = sum(store.jaccard(i, roots[i]) >= config.threshold for i in dups)
+        if clusters_file is not None:
+            _write_clusters(Path(clusters_file), store, offsets, n, roots)
+        sizes = np.bincount(np.asarray(roots, dtype=np.int64), minlength=n) if n else np.zeros(0, dtype=np.int64)
+        timings["filter"] = time.perf_counter() - tick
+        summary: dict[str, Any] = {
+            "documents": n, "clusters": int((sizes > 0).sum()), "duplicate_documents": removed,
+            "largest_cluster": int(sizes.max()) if n else 0, "candidate_pairs": cstats["candidate_edges"],
+            **cstats, "attribute": key, "bands": config.bands, "rows": config.rows,
+            "shingle_size": config.shingle_size, "threshold": config.threshold, "verify": config.verify,
+            "candidate_threshold": round((1 / config.bands) ** (1 / config.rows), 4),
+            # each duplicate against the document kept for it: exact Jaccard of the shingle hashes
+            "precision_accepted": round(member_ok / len(dups), 4) if dups else None,
+            "stage_seconds": {k: round(v, 3) for k, v in timings.items()}}
+        if truth is not None:
+            from dolma_tools.dedupe.minhash_eval import evaluate
+
+            summary["quality"] = evaluate(truth, store, offsets, roots, threshold=config.threshold)
+    finally:
+        if not config.keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+    summary["work_dir"] = str(work) if config.keep_work else None
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    return summary
 
 
-def _precision(files: list[Path], offsets: list[int], counts: list[int], candidates: list[tuple[int, int]],
-               accepted: list[tuple[int, int]], config: MinHashConfig) -> dict[str, Any]:
-    rng = random.Random(config.seed)
-    cand = rng.sample(candidates, min(config.precision_sample, len(candidates)))
-    acc = rng.sample(accepted, min(config.precision_sample, len(accepted)))
-    texts = _texts_for(files, offsets, counts, {i for pair in cand + acc for i in pair})
+def _write_clusters(path: Path, store: SignatureStore, offsets: list[int], n: int, roots: list[int]) -> None:
+    wanted = {r for i, r in enumerate(roots) if r != i}
+    ids: dict[int, str] = {}
+    for f, idx in _file_indices(offsets, n):
+        if any(i in wanted for i in idx):
+            ids.update((i, doc_id) for i, (doc_id, _) in zip(idx, store.ids(f), strict=True) if i in wanted)
+    with atomic_output(path, "w") as out:
+        for f, idx in _file_indices(offsets, n):
+            for i, (doc_id, _) in zip(idx, store.ids(f), strict=True):
+                if roots[i] != i:
+                    out.write(json.dumps({"id": doc_id, "kept": ids[roots[i]]}, ensure_ascii=False) + "\n")
 
-    def frac(pairs: list[tuple[int, int]]) -> float | None:
-        if not pairs:
-            return None
-        good = sum(jaccard(texts[i], texts[j], config.shingle_size) >= config.threshold for i, j in pairs)
-        return round(good / len(pairs), 4)
 
-    return {"precision_candidates": frac(cand), "precision_accepted": frac(acc),
-            "precision_sampled_pairs": {"candidates": len(cand), "accepted": len(acc)}}
+def _progress(it: Iterator[int], total: int, desc: str, enabled: bool) -> Iterator[int]:
+    if not enabled:
+        yield from it
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=desc, unit="file") as bar:
+        for x in it:
+            bar.update(1)
+            yield x
