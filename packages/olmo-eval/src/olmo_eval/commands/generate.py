@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 EPILOG = """examples:
@@ -16,6 +17,9 @@ EPILOG = """examples:
   # pass@1 and pass@5 from 5 samples per problem
   olmo-eval generate --model hf_dir --tasks codex_humaneval --num-samples 5 --temperature 0.8 \\
       --pass-at-k 1 5 --out runs/humaneval
+  # code tasks run model-written programs only inside bubblewrap (apt install bubblewrap); without
+  # it the command refuses. Opting out (no isolation at all; loudly logged):
+  olmo-eval generate --model hf_dir --tasks codex_mbpp --unsafe-no-sandbox --out runs/mbpp
 tasks: gsm8k, minerva_math_500, codex_humaneval, codex_mbpp, naturalqs_open, lambada (gen6 = all)
 
 Writes OUT/generation/<task>/instances.jsonl (per instance; a rerun resumes from it) and metrics.json,
@@ -42,6 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     parser.add_argument("--no-bpb", action="store_true", help="skip bits per byte of the gold answers")
     parser.add_argument("--sandbox-timeout", type=float, default=10.0, help="wall-clock seconds per program")
+    parser.add_argument("--sandbox-memory-mb", type=int, default=2048,
+                        help="memory of each program's whole sandbox, all its processes together")
+    parser.add_argument("--sandbox-cgroup", default="auto",
+                        help="auto: a delegated cgroup v2 if there is one (else resource limits); off; or a cgroup v2 dir")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="run model-written code WITHOUT isolation (resource limits only): never the default")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,15 +61,26 @@ def run(args: argparse.Namespace) -> int:
     from olmo_eval.models import default_prompt_style, load_model
     from olmo_eval.runner import generation_table
     from olmo_eval.runner import run as run_tasks
-    from olmo_eval.sandbox import SandboxConfig
+    from olmo_eval.sandbox import SandboxConfig, SandboxError, check_sandbox
+    from olmo_eval.tasks import expand, get_task
+    from olmo_eval.tasks.generation import CodeTask
 
+    sandbox = SandboxConfig(wall_seconds=args.sandbox_timeout, cpu_seconds=max(1, int(args.sandbox_timeout)),
+                            memory_bytes=args.sandbox_memory_mb << 20, cgroup=args.sandbox_cgroup,
+                            unsafe_no_sandbox=args.unsafe_no_sandbox)
+    if any(isinstance(get_task(name), CodeTask) for name in expand(args.tasks)):
+        # before loading the model: without isolation the command refuses, and says how to get it
+        try:
+            check_sandbox(sandbox)
+        except SandboxError as exc:
+            print(f"olmo-eval generate: error: {exc}", file=sys.stderr)
+            return 2
     model, tokenizer = load_model(args.model, device=args.device, dtype=getattr(torch, args.dtype),
                                   tokenizer=args.tokenizer)
     style = default_prompt_style(args.model) if args.prompt_style == "auto" else args.prompt_style
     overrides = {"max_new_tokens": args.max_new_tokens, "num_samples": args.num_samples,
                  "temperature": args.temperature, "top_p": args.top_p, "seed": args.seed,
                  "pass_at_ks": tuple(args.pass_at_k)}
-    sandbox = SandboxConfig(wall_seconds=args.sandbox_timeout, cpu_seconds=max(1, int(args.sandbox_timeout)))
     metrics = run_tasks(model, tokenizer, args.tasks, Path(args.out), limit=args.limit, overrides=overrides,
                         model_id=str(Path(args.model).resolve()), prompt_style=style, batch_size=args.batch_size,
                         compute_bpb=not args.no_bpb, sandbox_config=sandbox)

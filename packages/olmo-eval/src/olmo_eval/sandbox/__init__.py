@@ -5,8 +5,10 @@ from olmo_eval.sandbox.programs import (
     ProgramResult,
     SandboxConfig,
     SandboxError,
+    check_sandbox,
     run_program,
     run_programs,
 )
 
-__all__ = ["Outcome", "ProgramResult", "SandboxConfig", "SandboxError", "run_program", "run_programs"]
+__all__ = ["Outcome", "ProgramResult", "SandboxConfig", "SandboxError", "check_sandbox", "run_program",
+           "run_programs"]
