@@ -1,12 +1,15 @@
 """Atomic writes: every output is written under ``<name>.tmp-<pid>`` and renamed onto its name only
 when complete, so a reader (or a resumed run) never sees a half-written file. This module is the one
-place that does the rename; :func:`dolma_tools.docio.remove_stale_temporaries` cleans the
-``.tmp-<pid>`` leftovers of a killed writer."""
+place that does the rename. A killed writer leaves its ``.tmp-<pid>`` behind (never under the final name):
+:func:`remove_stale_temporaries` clears those of one path before it is written again, and
+:func:`sweep_temporaries` those of a whole output folder when its command starts, before any writer runs."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +21,36 @@ from dolma_tools.faults import fault_point
 def temporary_name(path: Path) -> Path:
     """The temporary name of ``path`` for this process (what ``remove_stale_temporaries`` globs)."""
     return path.with_name(f"{path.name}.tmp-{os.getpid()}")
+
+
+_TEMPORARY = re.compile(r"\.tmp-\d+$")
+
+
+def remove_stale_temporaries(path: str | Path) -> int:
+    """Delete ``<path>.tmp-*`` left by a killed writer of ``path`` (never a finished file); the
+    count. Call it before writing ``path``: only one writer at a time owns a name."""
+    path = Path(path)
+    n = 0
+    if path.parent.is_dir():
+        for tmp in path.parent.glob(glob.escape(path.name) + ".tmp-*"):
+            tmp.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
+def sweep_temporaries(folder: str | Path, *, recursive: bool = False) -> int:
+    """Delete every ``*.tmp-<pid>`` in ``folder`` (and below it with ``recursive``); the count. For a
+    folder one command writes, called when it starts: no writer of its own is running yet, and one
+    listing of the folder replaces a listing per file written (done-marker folders hold thousands)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    n = 0
+    for p in folder.rglob("*.tmp-*") if recursive else folder.glob("*.tmp-*"):
+        if _TEMPORARY.search(p.name) and p.is_file():
+            p.unlink(missing_ok=True)
+            n += 1
+    return n
 
 
 @contextmanager

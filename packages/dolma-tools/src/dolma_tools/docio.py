@@ -391,14 +391,3 @@ def iter_attributes(path: str | Path) -> Iterator[tuple[int, Any]]:
 
     for lineno, obj in iter_json_lines(path):
         yield lineno, AttributeRecord.from_json(obj, path=path, line=lineno)
-
-
-def remove_stale_temporaries(path: str | Path) -> int:
-    """Delete ``<path>.tmp-*`` left by a killed writer (never a finished file); returns the count."""
-    path = Path(path)
-    n = 0
-    if path.parent.is_dir():
-        for tmp in path.parent.glob(glob.escape(path.name) + ".tmp-*"):
-            tmp.unlink(missing_ok=True)
-            n += 1
-    return n

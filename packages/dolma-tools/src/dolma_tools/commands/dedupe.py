@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 EPILOG = """examples:
   # duplicate paragraphs of the corpus, 2 processes, keep the filter for later
@@ -57,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dolma_tools.atomic import remove_stale_temporaries, write_text_atomic
     from dolma_tools.dedupe import BloomDedupeConfig, MinHashConfig, dedupe_files
     from dolma_tools.dedupe.minhash import minhash_dedupe
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         summary.pop("per_file", None)
     text = json.dumps(summary, indent=2, sort_keys=True)
     print(text)
-    if args.summary:
-        Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.summary).write_text(text + "\n")
+    if args.summary:  # never a half-written summary a killed run left, nor its temporary
+        remove_stale_temporaries(args.summary)
+        write_text_atomic(args.summary, text + "\n")
     return 0

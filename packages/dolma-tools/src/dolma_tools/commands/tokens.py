@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 EPILOG = """examples:
   dolma-tools tokens --documents ../shared/data/corpus --destination out/tokens --processes 2
@@ -37,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dolma_tools.atomic import remove_stale_temporaries, write_text_atomic
     from dolma_tools.tokens import tokenize_files
 
     summary = tokenize_files(args.documents, args.destination, tokenizer=args.tokenizer,
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
                              keep_work=args.keep_work, array_format=args.array_format)
     text = json.dumps(summary, indent=2)
     print(text)
-    if args.summary:
-        Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.summary).write_text(text + "\n")
+    if args.summary:  # never a half-written summary a killed run left, nor its temporary
+        remove_stale_temporaries(args.summary)
+        write_text_atomic(args.summary, text + "\n")
     return 0

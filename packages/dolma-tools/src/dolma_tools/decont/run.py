@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dolma_tools.atomic import write_json_atomic
+from dolma_tools.atomic import sweep_temporaries, write_json_atomic
 from dolma_tools.decont.config import DecontConfig
 from dolma_tools.decont.filter import DecontFilter
 from dolma_tools.decont.index import DecontIndex
@@ -39,6 +39,7 @@ def decontaminate(eval_documents: Any, documents: Any, destination: str | Path, 
     above; returns the report. ``progress(1)`` is called per training file."""
     config = config or DecontConfig()
     out = Path(destination)
+    sweep_temporaries(out, recursive=True)  # what a killed run was writing (a shared index_dir: Bloom.save)
     index = config.build_index(eval_documents, out / "index")
     decont = config.build_filter(index)
     files = input_files(documents)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from dolma_tools.atomic import atomic_path
+from dolma_tools.atomic import atomic_path, remove_stale_temporaries
 from dolma_tools.hashing import sha256_hex
 
 MAGIC = b"DTBLOOM1"
@@ -201,6 +201,7 @@ class BloomFilter:
         head = json.dumps(self.header(packed), sort_keys=True).encode()
         if len(MAGIC) + 4 + len(head) > HEADER_BYTES:
             raise BloomFilterError("header too large")
+        remove_stale_temporaries(path)  # a killed save's leftover
         with atomic_path(path, fsync=True) as tmp, open(tmp, "wb") as f:
             f.write(MAGIC + len(head).to_bytes(4, "little") + head)
             f.write(b"\0" * (HEADER_BYTES - len(MAGIC) - 4 - len(head)))

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dolma_tools.atomic import remove_stale_temporaries
 from dolma_tools.docio import atomic_output, expand_inputs_with_base
 from dolma_tools.interfaces import FormatError, attributes_path
 
@@ -40,6 +41,7 @@ def write_attribute_file(path: Path, doc_ids: Sequence[str], key: str,
     """One line per document, same order as the documents, every line carrying ``key``."""
     head = '"attributes": {' + json.dumps(key) + ": "
     dumps = json.dumps
+    remove_stale_temporaries(path)  # what a killed run left while writing this file
     with atomic_output(path, "w") as f:
         f.write("".join(f'{{"id": {dumps(doc_id, ensure_ascii=False)}, {head}{dumps(s)}}}}}\n'
                         for doc_id, s in zip(doc_ids, spans, strict=True)))

@@ -4,7 +4,8 @@ A task is one unit of work (usually one input file) with a stable ``key``. The w
 its outputs atomically (see :func:`dolma_tools.docio.atomic_output`) and returns JSON-able stats;
 only then does the driver write the task's done-marker, itself atomically. A run killed midway
 therefore leaves each task either finished with a marker (skipped on resume, its stats reloaded) or
-unfinished with at most ``*.tmp-<pid>`` leftovers, which the next attempt overwrites.
+unfinished with at most ``*.tmp-<pid>`` leftovers, which the next attempt removes (the task's writer
+clears those of its outputs, :class:`DoneMarkers` those of the markers).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from dolma_tools.atomic import sweep_temporaries
 from dolma_tools.docio import atomic_output
 from dolma_tools.hashing import sha256_hex
 
@@ -80,6 +82,8 @@ class DoneMarkers:
 
     def __init__(self, root: str | Path | None) -> None:
         self.root = Path(root) if root is not None else None
+        if self.root is not None:  # a marker a killed driver was writing: made once the run starts
+            sweep_temporaries(self.root)
 
     def path(self, key: str) -> Path | None:
         return self.root / _marker_name(key) if self.root is not None else None

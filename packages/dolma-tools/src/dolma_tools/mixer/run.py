@@ -12,6 +12,7 @@ from typing import IO, Any
 
 import xxhash
 
+from dolma_tools.atomic import remove_stale_temporaries
 from dolma_tools.docio import (
     ErrorLog,
     atomic_output,
@@ -19,9 +20,9 @@ from dolma_tools.docio import (
     expand_inputs_with_base,
     iter_attributes,
     read_documents,
-    remove_stale_temporaries,
 )
 from dolma_tools.executor import Reporter, RunSummary, Task, run_tasks
+from dolma_tools.faults import fault_point
 from dolma_tools.interfaces import Document, FormatError
 from dolma_tools.mixer.config import MixConfig
 from dolma_tools.mixer.expressions import AttributeView, Expression
@@ -51,6 +52,7 @@ class ShardWriter:
             self.size = 0
         self._f.write(line)
         self.size += n
+        fault_point("mix.shard_write")  # chaos tests: a kill with a shard half written
 
     def close(self) -> None:
         if self._cm is not None:

@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dolma_tools.atomic import remove_stale_temporaries
 from dolma_tools.docio import (
     ErrorLog,
     atomic_output,
     attributes_file,
     expand_inputs_with_base,
     read_documents,
-    remove_stale_temporaries,
 )
 from dolma_tools.executor import Reporter, RunSummary, Task, run_tasks
+from dolma_tools.faults import fault_point
 from dolma_tools.taggers import Tagger, get_tagger
 
 
@@ -82,6 +83,7 @@ def tag_file(payload: dict[str, Any], report: Reporter) -> dict[str, Any]:
                         attrs[f"{set_name}__{tname}__{attr}"] = spans
                     timing[tname] += time.perf_counter() - t0
                 files[set_name].write(json.dumps({"id": doc.id, "attributes": attrs}, ensure_ascii=False) + "\n")
+            fault_point("tag.attributes_write")  # chaos tests: a kill with attributes half written
             size = len(doc.text)
             docs += 1
             nbytes += size

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from dolma_tools.atomic import write_json_atomic
+from dolma_tools.atomic import sweep_temporaries, write_json_atomic
 from dolma_tools.docio import expand_inputs
 from dolma_tools.hashing import json_key
 from dolma_tools.interfaces import read_tokens_sidecar, sidecar_path, token_dtype_for
@@ -168,6 +168,8 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
     if previous is not None:
         return previous
     work.mkdir(exist_ok=True)
+    for folder in (destination, work):  # shards, units and the summary a killed run was writing
+        sweep_temporaries(folder)
     tasks = [UnitTask(u, tokenizer_path, eos_id, pad_id, batch_size, batch_chars) for u in units]
     results = _run_units(tasks, processes, progress)
     t_tok = time.perf_counter() - t0

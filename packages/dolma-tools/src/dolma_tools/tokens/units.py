@@ -18,6 +18,7 @@ import numpy as np
 
 from dolma_tools.atomic import atomic_path, write_text_atomic
 from dolma_tools.docio import iter_documents
+from dolma_tools.faults import fault_point
 from dolma_tools.hashing import sha256_hex
 from dolma_tools.interfaces import token_dtype_for
 from dolma_tools.tokens.tokenizer import TokenizerSpec, load_tokenizer
@@ -94,6 +95,7 @@ def tokenize_unit(task: UnitTask) -> dict[str, Any]:
                 parts.append(eos)
                 rows.append([doc_id, source, len(ids) + 1, lineno])
             out.write(np.concatenate(parts).tobytes())
+            fault_point("tokens.unit_write")  # chaos tests: a kill with a unit's tokens half written
 
         for lineno, doc in iter_documents(unit.path):
             batch.append((doc.id, doc.text, doc.source, lineno))

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from dolma_tools.atomic import write_text_atomic
+from dolma_tools.faults import fault_point
 from dolma_tools.interfaces import TokensHeader, sidecar_path, token_dtype_for
 from dolma_tools.tokens.arrays import (
     DEFAULT_ARRAY_FORMAT,
@@ -44,6 +45,7 @@ def write_shard(destination: Path, name: str, array: np.ndarray, rows: Sequence[
         locs = [0] * len(rows) if locs is None else locs
         write_metadata(metadata_path(array_path),
                        [[r[0], r[1], r[2], r[4], loc] for r, loc in zip(rows, locs, strict=True)])
+    fault_point("tokens.shard_write")  # chaos tests: a kill between a shard's array and its sidecar
     header = TokensHeader(dtype=array.dtype.name, eos_id=spec.eos_id, pad_id=spec.pad_id,
                           vocab_size=spec.vocab_size, tokenizer_name=spec.name, tokenizer_sha256=spec.sha256,
                           num_documents=len(rows), num_tokens=int(len(array)), array=array_path.name,
