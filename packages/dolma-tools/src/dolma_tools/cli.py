@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                       "drop or flag training documents holding eval paragraphs (index cached by eval content)"),
     "analyze": ("dolma_tools.commands.analyze", "corpus statistics: sizes, attributes, languages, duplicates, n-grams"),
     "pipeline": ("dolma_tools.commands.pipeline", "tag, filter, dedupe, mix and tokenize in one command, with a funnel"),
+    "index": ("dolma_tools.commands.index", "suffix-array index over token shards: build, count, locate, spans"),
     "synth-corpus": ("dolma_tools.commands.synth_corpus",
                      "the sample expanded N times with planted near-duplicates and their true Jaccard"),
 }
