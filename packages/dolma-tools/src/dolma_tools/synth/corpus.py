@@ -155,7 +155,7 @@ def synth_corpus(documents: str | Path | Iterable[str | Path], destination: str 
                "documents": emitted, "chars": chars, "shards": shards.shards, **dict(sorted(stats.items())),
                "truth_pairs_by_true_jaccard": dict(sorted(true_bands.items())),
                "near_copies_by_target": dict(sorted(target_bands.items())),
-               "truth": str(dest / TRUTH_NAME), "seconds": round(time.perf_counter() - t0, 2)}
+               "truth": TRUTH_NAME, "seconds": round(time.perf_counter() - t0, 2)}
     write_json_atomic(dest / MANIFEST_NAME, {k: v for k, v in summary.items() if k != "seconds"},
                       indent=2, sort_keys=True)
     return summary
