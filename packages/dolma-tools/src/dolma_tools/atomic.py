@@ -6,6 +6,7 @@ place that does the rename. A killed writer leaves its ``.tmp-<pid>`` behind (ne
 
 from __future__ import annotations
 
+import errno
 import glob
 import json
 import os
@@ -16,6 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from dolma_tools.faults import fault_point
+
+#: errors that mean the destination is full: the run stops with one line naming the file (``cli.main``)
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in DISK_FULL
 
 
 def temporary_name(path: Path) -> Path:
@@ -71,6 +79,10 @@ def atomic_path(path: str | Path, *, fsync: bool = False) -> Iterator[Path]:
             finally:
                 os.close(fd)
         os.replace(tmp, path)
+    except OSError as e:
+        if is_disk_full(e) and e.filename is None:  # write() names no file: say which one ran out of room
+            raise OSError(e.errno, os.strerror(e.errno), str(path)) from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 

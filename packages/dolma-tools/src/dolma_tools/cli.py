@@ -71,6 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as e:  # bad input: the message names the file, line and field
         print(f"dolma-tools {name}: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        from dolma_tools.atomic import is_disk_full
+
+        if not is_disk_full(e):
+            raise
+        # the file being written is named by dolma_tools.atomic; nothing half-written is left under a final name
+        print(f"dolma-tools {name}: error: {e.strerror} writing {e.filename}; free space (or choose another "
+              "destination) and run the same command again: finished files are kept", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

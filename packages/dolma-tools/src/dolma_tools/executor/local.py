@@ -8,6 +8,7 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
+from dolma_tools.atomic import is_disk_full
 from dolma_tools.executor.tasks import Task, WorkFn, null_reporter
 from dolma_tools.interfaces import FormatError
 
@@ -54,12 +55,15 @@ def _run_one(fn: WorkFn, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_local(fn: WorkFn, tasks: list[Task], processes: int, on_done, progress) -> None:  # noqa: ANN001
-    """Run ``tasks``; ``on_done(task, stats, error)`` is called in the driver as each one ends."""
+    """Run ``tasks``; ``on_done(task, stats, error)`` is called in the driver as each one ends. A
+    full disk is no fault of one file: it stops the run (raised, naming the file being written)."""
     if processes <= 1 or len(tasks) <= 1:
         for task in tasks:
             try:
                 stats = fn(task.payload, lambda docs=0, nbytes=0: progress.update(docs=docs, nbytes=nbytes))
             except Exception as e:  # noqa: BLE001 - reported per task in the summary
+                if is_disk_full(e):
+                    raise
                 on_done(task, None, describe_error(e))
             else:
                 on_done(task, stats, None)
@@ -68,19 +72,27 @@ def run_local(fn: WorkFn, tasks: list[Task], processes: int, on_done, progress) 
     q = ctx.Queue()
     with ProcessPoolExecutor(max_workers=processes, mp_context=ctx, initializer=_init_worker,
                              initargs=(q,)) as pool:
-        pending: dict[Future, Task] = {pool.submit(_run_one, fn, t.payload): t for t in tasks}
-        while pending:
-            done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+        try:
+            pending: dict[Future, Task] = {pool.submit(_run_one, fn, t.payload): t for t in tasks}
+            while pending:
+                done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                _drain(q, progress)
+                for fut in done:
+                    task = pending.pop(fut)
+                    try:
+                        stats = fut.result()
+                    except Exception as e:  # noqa: BLE001
+                        if is_disk_full(e):
+                            raise
+                        on_done(task, None, describe_error(e))
+                    else:
+                        on_done(task, stats, None)
             _drain(q, progress)
-            for fut in done:
-                task = pending.pop(fut)
-                try:
-                    stats = fut.result()
-                except Exception as e:  # noqa: BLE001
-                    on_done(task, None, describe_error(e))
-                else:
-                    on_done(task, stats, None)
-        _drain(q, progress)
+        except BaseException:
+            # Stopping: queued files never start, running ones end (their writers remove their
+            # temporaries) before the error goes up; without this the pool would run every queued file.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _drain(q: Any, progress) -> None:  # noqa: ANN001

@@ -171,7 +171,11 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
     for folder in (destination, work):  # shards, units and the summary a killed run was writing
         sweep_temporaries(folder)
     tasks = [UnitTask(u, tokenizer_path, eos_id, pad_id, batch_size, batch_chars) for u in units]
-    results = _run_units(tasks, processes, progress)
+    try:
+        results = _run_units(tasks, processes, progress)
+    except BaseException:
+        sweep_temporaries(work)  # an error stops the pool's workers mid-write (SIGTERM): clear what they left
+        raise
     t_tok = time.perf_counter() - t0
     shards = pack_units(units, destination, spec, max_tokens_per_file=max_tokens_per_file,
                         shuffle_seed=shuffle_seed, limit=limit, array_format=array_format)
