@@ -55,12 +55,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-    from rich.console import Console
-
-    from olmo_eval.models import default_prompt_style, load_model
-    from olmo_eval.runner import generation_table
-    from olmo_eval.runner import run as run_tasks
     from olmo_eval.sandbox import SandboxConfig, SandboxError, check_sandbox
     from olmo_eval.tasks import expand, get_task
     from olmo_eval.tasks.generation import CodeTask
@@ -75,6 +69,13 @@ def run(args: argparse.Namespace) -> int:
         except SandboxError as exc:
             print(f"olmo-eval generate: error: {exc}", file=sys.stderr)
             return 2
+    import torch
+    from rich.console import Console
+
+    from olmo_eval.models import default_prompt_style, load_model
+    from olmo_eval.runner import generation_table
+    from olmo_eval.runner import run as run_tasks
+
     model, tokenizer = load_model(args.model, device=args.device, dtype=getattr(torch, args.dtype),
                                   tokenizer=args.tokenizer)
     style = default_prompt_style(args.model) if args.prompt_style == "auto" else args.prompt_style

@@ -79,6 +79,8 @@ def bwrap_argv(bwrap: str, interp: Interpreter, fds: dict[str, int], prefix_sour
         argv += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
     if not interp.under_usr():
         argv += ["--ro-bind", prefix_source, interp.prefix]
+    if not (interp.executable.startswith("/usr/") or interp.executable.startswith(interp.prefix + "/")):
+        argv += ["--ro-bind", interp.executable, interp.executable]
     argv += ["--proc", "/proc", "--dev", "/dev",
              "--size", str(shm_bytes), "--perms", "1777", "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
              "--size", str(tmp_bytes), "--perms", "0700", "--tmpfs", HOME]

@@ -306,7 +306,7 @@ def check_sandbox(config: SandboxConfig | None = None) -> None:
     config = config or SandboxConfig()
     if config.unsafe_no_sandbox:
         return
-    key = (config.bwrap, os.geteuid(), config.cgroup)
+    key = (bw.find_bwrap(config.bwrap), os.geteuid(), config.cgroup)
     with _check_lock:
         if key not in _checked:
             probe = SandboxConfig(wall_seconds=30, cpu_seconds=10, bwrap=config.bwrap, cgroup=config.cgroup)
