@@ -81,3 +81,22 @@ def test_olmo_eval_list_shows_generation_tasks(capsys) -> None:
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "gen6" in out and "codex_humaneval" in out
+
+
+def test_a_task_finished_after_a_restart_scores_as_in_one_run(ours, tmp_path: Path) -> None:
+    """A restarted run scores only the tasks without a result; their files must be byte-identical to an
+    uninterrupted run's, whichever other tasks were scored beside them (batches mixing tasks pad
+    differently and once moved the last bits of a log-prob)."""
+    model, tokenizer = ours
+    tasks = "arc_easy,copa,piqa"
+    whole = tmp_path / "whole"
+    run(model, tokenizer, tasks, whole, limit=12, num_shots=1, model_id="m", show_progress=False)
+    restarted = tmp_path / "restarted"
+    run(model, tokenizer, "copa", restarted, limit=12, num_shots=1, model_id="m", show_progress=False)
+    (restarted / "metrics.json").unlink()  # as a kill before the end leaves it
+    run(model, tokenizer, tasks, restarted, limit=12, num_shots=1, model_id="m", show_progress=False)
+    files = sorted(p.relative_to(whole).as_posix() for p in whole.rglob("*") if p.is_file())
+    assert len(files) == 10 and files == sorted(p.relative_to(restarted).as_posix()
+                                                for p in restarted.rglob("*") if p.is_file())
+    for rel in files:
+        assert (whole / rel).read_bytes() == (restarted / rel).read_bytes(), rel

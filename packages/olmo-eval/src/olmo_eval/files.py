@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from olmo_eval.faults import fault_point
+
 
 class _GzipText:
     """``write(str)`` onto a gzip stream as UTF-8. Not a TextIOWrapper: its flush on close would make
@@ -45,6 +47,7 @@ def atomic_write(path: str | Path, *, gzip_level: int | None = None) -> Iterator
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    fault_point("atomic.before_rename")
     os.replace(tmp, path)
 
 

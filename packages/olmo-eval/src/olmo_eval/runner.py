@@ -79,13 +79,18 @@ def evaluate_ranked_classification(model: Any, tokenizer: Any, tasks: Sequence[A
     if todo:
         total = sum(len(t.requests) for t in todo)
         with progress_bar(show_progress, f"scoring {len(todo)} task(s)", total) as advance:
-            results = evaluate_compiled(model, tokenizer, todo, token_budget=token_budget, clean=clean,
-                                        progress=advance)
-        for name, result in results.items():
-            write_jsonl(out_dir / "predictions" / f"{name}.jsonl.gz", result.instances)
-            entry = {**summary(result), "model": model_id}
-            write_json(out_dir / "results" / f"{name}.json", entry, default=float)
-            done[name] = entry
+            # One task at a time, each written as soon as it is scored: a task's figures then depend on
+            # its own requests only (batches mixing tasks pad differently, which moves the last bits of
+            # a log-prob), so a task finished after a restart scores exactly as in an uninterrupted run,
+            # and a kill loses at most the task being scored.
+            for compiled in todo:
+                result = evaluate_compiled(model, tokenizer, [compiled], token_budget=token_budget, clean=clean,
+                                           progress=advance)[compiled.name]
+                # predictions first: a results file is written only once everything it summarises is
+                write_jsonl(out_dir / "predictions" / f"{compiled.name}.jsonl.gz", result.instances)
+                entry = {**summary(result), "model": model_id}
+                write_json(out_dir / "results" / f"{compiled.name}.json", entry, default=float)
+                done[compiled.name] = entry
     return done
 
 
