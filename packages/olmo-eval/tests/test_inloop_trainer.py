@@ -69,3 +69,28 @@ def test_evaluator_in_olmo_core_trainer(tokenizer, tmp_path) -> None:
         for row, inloop in zip(offline, evaluator.last_results[name].instances):
             assert row["logprobs"] == pytest.approx(inloop["logprobs"], abs=1e-5)
         assert last[f"eval/{name}/primary"] == pytest.approx(metrics["tasks"][name]["primary"], rel=1e-6)
+
+
+def test_eval_at_start_only_before_the_first_step(tokenizer) -> None:
+    """``eval_at_start`` evaluates the untrained model; a run resumed from a checkpoint between two
+    evaluations must not evaluate at its resume step, or its history gains a point an uninterrupted
+    run's lacks."""
+    from types import SimpleNamespace
+
+    from olmo_core.model.presets import get_model_preset
+
+    torch.manual_seed(0)
+    model = get_model_preset("tiny").build()
+    model.init_weights(0)
+    evaluator = InLoopEvaluator(tokenizer, "copa", limit=2, num_shots=0, every_n_steps=10, eval_at_start=True)
+    logged: list[dict] = []
+    state = SimpleNamespace(step=0, model=model, is_main_process=True, log=logged.append)
+    evaluator.on_train_start(state)
+    assert [h["step"] for h in evaluator.history] == [0] and len(logged) == 1
+    saved = evaluator.state_dict()
+    resumed = InLoopEvaluator(tokenizer, "copa", limit=2, num_shots=0, every_n_steps=10, eval_at_start=True)
+    resumed.load_state_dict(saved)
+    resumed.on_train_start(SimpleNamespace(step=5, model=model, is_main_process=True, log=logged.append))
+    assert [h["step"] for h in resumed.history] == [0] and len(logged) == 1
+    resumed.on_step_end(SimpleNamespace(step=10, model=model, is_main_process=True, log=logged.append), {})
+    assert [h["step"] for h in resumed.history] == [0, 10] and len(logged) == 2

@@ -130,7 +130,10 @@ class InLoopEvaluator:
 
     # -- Callback protocol ------------------------------------------------------------------------
     def on_train_start(self, state: Any) -> None:
-        if self.eval_at_start and self.last_eval_step != int(state.step):
+        # Only before the first step: a resumed run restored its history, in which the checkpoint's step
+        # was evaluated exactly when it was due; evaluating it again would add a point that an
+        # uninterrupted run's history lacks.
+        if self.eval_at_start and int(state.step) == 0 and self.last_eval_step != 0:
             self._run(state)
 
     def on_step_end(self, state: Any, metrics: Mapping[str, float]) -> None:
