@@ -20,6 +20,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     renamed over ``path`` when the block ends, removed if it raises. The folder is made if missing."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale_temporaries(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         yield tmp
@@ -30,6 +31,36 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         else:
             tmp.unlink(missing_ok=True)
         raise
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def sweep_stale_temporaries(path: str | Path) -> list[Path]:
+    """Remove the temporaries a killed writer of ``path`` left (``.<name>.tmp-<pid>`` whose process is
+    gone), so a kill mid-write leaves nothing behind once the file is written again; a live writer's
+    temporary is left alone."""
+    path = Path(path)
+    removed = []
+    prefix = f".{path.name}.tmp-"
+    if not path.parent.is_dir():
+        return removed
+    for p in path.parent.iterdir():
+        pid = p.name[len(prefix):]
+        if p.name.startswith(prefix) and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
 
 
 def commit(tmp: str | Path, path: str | Path) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import re
 import shutil
@@ -21,10 +23,46 @@ from olmo_core.checkpoint.train_state import (
     save_train_state,
 )
 from olmo_core.distributed.utils import barrier, broadcast_object, get_rank
+from olmo_core.faults import fault_point
 from olmo_core.fileio import commit, write_json_atomic
 from olmo_core.interfaces import InterfaceError, validate_checkpoint
 
 STEP_DIR = re.compile(r"^step(\d+)$")
+SHARD_SITE = "checkpoint.shard"
+PARTIAL_DIR = re.compile(r"^\.step(\d+)\.partial$")
+#: below this many free bytes a failed write is reported as a full disk, whatever the writer said
+_NEARLY_FULL = 1 << 20
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (a full disk, a lost mount); the message names the folder, why,
+    and the last complete checkpoint, which the failed write left untouched."""
+
+
+def _write_errors() -> tuple[type[BaseException], ...]:
+    from torch.distributed.checkpoint.api import CheckpointException  # a BaseException, not an Exception
+
+    return (Exception, CheckpointException)
+
+
+def _why_not_written(error: BaseException, folder: Path) -> str:
+    """One line: the cause, as a full disk when it was one (safetensors, torch.save and DCP each word it
+    differently, torch.save not at all), else the error's first line."""
+    text = str(error)
+    free = None
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(folder).free
+    chain: list[BaseException] = []
+    e: BaseException | None = error
+    while e is not None and len(chain) < 8:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    full = (any(getattr(x, "errno", None) in (errno.ENOSPC, errno.EDQUOT) for x in chain)
+            or "No space left on device" in text or "os error 28" in text
+            or (free is not None and free < _NEARLY_FULL))
+    if full:
+        return f"no space left on device ({free:,} bytes free)" if free is not None else "no space left on device"
+    return (text.strip().splitlines() or [type(error).__name__])[0][:300]
 
 
 @dataclass
@@ -70,25 +108,55 @@ class CheckpointManager:
 
     def save(self, step: int, *, model: nn.Module, optimizer: torch.optim.Optimizer,
              trainer_state: dict[str, Any], config: dict[str, Any]) -> Path:
-        """Write into ``.step<N>.partial``, write the manifest last, then rename into ``step<N>``."""
+        """Write into ``.step<N>.partial``, write the manifest last, then rename into ``step<N>``.
+
+        A write that fails (a full disk) removes its ``.partial`` folder and raises
+        :class:`CheckpointWriteError`; the checkpoints already there stay as they were (pruning comes
+        only after the new one is complete)."""
         root = checkpoint_root(self.run_dir)
         final = root / f"step{step}"
         tmp = root / f".step{step}.partial"
+        try:
+            if get_rank() == 0:
+                if tmp.exists():
+                    shutil.rmtree(tmp)
+                tmp.mkdir(parents=True)
+            barrier()
+            # A chaos test can kill between the parts (SHARD_SITE): weights, then train state (optimizer,
+            # RNG, trainer), then config; the manifest, written last, is what makes the folder a checkpoint.
+            save_model_weights(model, tmp, sharded=self.sharded)
+            fault_point(SHARD_SITE)
+            save_train_state(tmp, model=model, optimizer=optimizer, trainer_state=trainer_state)
+            fault_point(SHARD_SITE)
+            barrier()
+            if get_rank() == 0:
+                write_json_atomic(tmp / "config.json", config, sort_keys=True)
+                fault_point(SHARD_SITE)
+                write_manifest(tmp, step, self.sharded)
+                fault_point("checkpoint.before_commit")  # complete, manifest and all, but not yet step<N>
+                commit(tmp, final)
+        except _write_errors() as e:
+            why = _why_not_written(e, root)
+            if get_rank() == 0:
+                shutil.rmtree(tmp, ignore_errors=True)
+            done = [p for s, p in list_checkpoints(self.run_dir) if s != step]
+            last = f"the last complete checkpoint is {done[-1]}" if done else "no complete checkpoint yet"
+            raise CheckpointWriteError(f"checkpoint {final} not written: {why}; {last}") from e
         if get_rank() == 0:
-            if tmp.exists():
-                shutil.rmtree(tmp)
-            tmp.mkdir(parents=True)
-        barrier()
-        save_model_weights(model, tmp, sharded=self.sharded)
-        save_train_state(tmp, model=model, optimizer=optimizer, trainer_state=trainer_state)
-        barrier()
-        if get_rank() == 0:
-            write_json_atomic(tmp / "config.json", config, sort_keys=True)
-            write_manifest(tmp, step, self.sharded)
-            commit(tmp, final)
             self.prune()
         barrier()
         return final
+
+    def discard_partials(self) -> list[Path]:
+        """Remove the ``.step<N>.partial`` folders of writes a kill interrupted (at the start of a run,
+        when no write of this run is under way); they were never checkpoints."""
+        root = checkpoint_root(self.run_dir)
+        if not root.is_dir():
+            return []
+        doomed = [p for p in root.iterdir() if PARTIAL_DIR.match(p.name)]
+        for p in doomed:
+            shutil.rmtree(p, ignore_errors=True)
+        return doomed
 
     def prune(self) -> list[Path]:
         ckpts = list_checkpoints(self.run_dir)

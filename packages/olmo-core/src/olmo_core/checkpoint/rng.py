@@ -22,6 +22,14 @@ def rng_state() -> dict[str, Any]:
     return state
 
 
+def seed_all(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators (as OLMo-core's ``seed_all`` does), so a
+    checkpoint's RNG state is the same for every run of one config, not drawn from the OS at start-up."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
     name, keys, pos, has_gauss, gauss = state["numpy"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import sys
 
 EPILOG = """examples:
   # the tiny CPU preset on a tokenized dataset (dolma-tools tokens output)
@@ -31,11 +33,19 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         print(OmegaConf.to_yaml(cfg))
         return 0
+    from olmo_core.checkpoint.manager import CheckpointWriteError
     from olmo_core.distributed.utils import destroy_distributed
 
     trainer = to_objects(cfg).build()
     try:
         trainer.fit()
+    except OSError as e:
+        # A full disk is the operator's to fix, not a bug: one line naming the path, no traceback.
+        if not isinstance(e, CheckpointWriteError) and e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = "" if isinstance(e, CheckpointWriteError) or e.filename else f" (writing under {trainer.run_dir})"
+        print(f"olmo-core train: error: {e}{where}", file=sys.stderr)
+        return 1
     finally:
         destroy_distributed()
     return 0

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
 from omegaconf import MISSING
 
+from olmo_core.checkpoint.rng import seed_all
 from olmo_core.data.loader import DataConfig
 from olmo_core.distributed.parallelize import ParallelConfig
 from olmo_core.distributed.utils import get_rank, get_world_size, init_distributed
@@ -69,7 +69,7 @@ class RunConfig:
         """The pretraining trainer: process group, model (initialized from ``init_seed``, then
         parallelized), optimizer, loader, loss and callbacks, each built by its own config."""
         device = init_distributed()
-        torch.manual_seed(self.trainer.seed)
+        seed_all(self.trainer.seed)
         model = self.parallel.build(self.model, device, init_seed=self.init_seed)
         loader = self.data.build(rank=get_rank(), world_size=get_world_size(), max_steps=self.trainer.max_steps,
                                  expect_eos_id=self.model.eos_token_id)

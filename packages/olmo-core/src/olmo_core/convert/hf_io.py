@@ -21,6 +21,7 @@ from olmo_core.checkpoint.model_io import (
     save_model_checkpoint,
 )
 from olmo_core.convert.registry import State, converter_for_config, converter_for_model_type
+from olmo_core.faults import fault_point
 from olmo_core.fileio import atomic_path
 from olmo_core.model.config import ModelConfig
 from olmo_core.tokenizer import (
@@ -87,11 +88,16 @@ def to_hf(checkpoint_dir: str | Path, out_dir: str | Path, *, tokenizer: str | P
     hf_config = transformers.AutoConfig.for_model(conv.model_type, **conv.hf_config(cfg),
                                                   **{OLMO_CORE_KEY: cfg.to_dict()})
     hf_config.dtype = dtype
+    # The whole folder is written under a temporary name and renamed when complete: a kill mid-write
+    # never leaves an ``out`` that looks finished (its temporary is swept by the next write of ``out``).
     with atomic_path(out) as tmp:
         tmp.mkdir(parents=True)
         hf_config.save_pretrained(str(tmp))
+        fault_point("convert.file")
         save_file(hf_state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        fault_point("convert.file")
         _write_tokenizer(tmp, cfg, tokenizer)
+        fault_point("convert.file")
     return out
 
 

@@ -286,6 +286,9 @@ class Trainer:
     def fit(self) -> dict[str, Any]:
         """Train to ``max_steps`` (resuming first if configured); returns the last step's metrics."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.is_main_process:
+            for p in self.checkpoints.discard_partials():
+                print(f"removed {p}: a checkpoint write that did not finish", flush=True)
         self.maybe_resume()
         for cb in self.callbacks:
             cb.on_train_start(self)
