@@ -11,7 +11,9 @@ import numpy as np
 import zstandard
 
 from dolma_tools.dedupe import MinHashConfig
+from dolma_tools.dedupe.buckets import key_ranges
 from dolma_tools.dedupe.minhash import minhash_dedupe, permutations, signature
+from dolma_tools.dedupe.unionfind import UnionFind
 
 SHARED = Path(__file__).resolve().parents[5] / "shared" / "data"
 
@@ -51,5 +53,35 @@ def test_near_copies_cluster_and_the_first_is_kept(tmp_path: Path) -> None:
     assert s1["duplicate_documents"] == 10 and s1["precision_accepted"] == 1.0
 
     minhash_dedupe(folder, MinHashConfig(processes=2), destination=tmp_path / "m2")
+    # the bucket merge a few records at a time (many key ranges per band) finds the same clusters
+    assert len(key_ranges(40, 3)) == 14
+    minhash_dedupe(folder, MinHashConfig(merge_records=3), destination=tmp_path / "m3")
     for n in ("a.jsonl", "b.jsonl"):
         assert (tmp_path / "m1" / n).read_bytes() == (tmp_path / "m2" / n).read_bytes()
+        assert (tmp_path / "m1" / n).read_bytes() == (tmp_path / "m3" / n).read_bytes()
+
+
+def test_union_find_roots_are_first_members_whatever_the_edge_order() -> None:
+    rng = np.random.default_rng(5)
+    n = 300
+    edges = [tuple(int(x) for x in rng.integers(0, n, 2)) for _ in range(220)]
+    # reference: connected components by graph search, each named by its smallest member
+    adj: dict[int, set[int]] = {i: set() for i in range(n)}
+    for i, j in edges:
+        adj[i].add(j)
+        adj[j].add(i)
+    expected = [-1] * n
+    for start in range(n):
+        if expected[start] < 0:
+            stack, comp = [start], {start}
+            while stack:
+                for y in adj[stack.pop()] - comp:
+                    comp.add(y)
+                    stack.append(y)
+            for x in comp:
+                expected[x] = min(comp)
+    for order in range(3):
+        uf = UnionFind(n)
+        for k in rng.permutation(len(edges)) if order else range(len(edges)):
+            uf.union(*edges[k])
+        assert uf.roots() == expected

@@ -36,7 +36,7 @@ def _jaccard5(x: str, y: str) -> float:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], list[tuple[str, str, float]]]:
     root = tmp_path_factory.mktemp("synth")
-    synth_corpus(INPUTS, root, SynthConfig(scale=0.5, seed=11, near_dup_rate=0.3, exact_dup_rate=0.02))
+    synth_corpus(INPUTS, root, SynthConfig(scale=0.35, seed=11, near_dup_rate=0.4, exact_dup_rate=0.02))
     text = {}
     for shard in sorted((root / "documents").glob("*.jsonl.gz")):
         with gzip.open(shard, "rt", encoding="utf-8") as f:

@@ -55,20 +55,33 @@ def shingles(text: str, size: int) -> list[str]:
     return [" ".join(words[i:i + size]) for i in range(len(words) - size + 1)]
 
 
-def shingle_hashes(text: str, size: int) -> np.ndarray:
-    """Distinct 64-bit hashes of the word ``size``-grams of ``text`` (one shingle of all the words
-    when there are no more than ``size``), sorted."""
+def _word_hashes(words: list[str]) -> np.ndarray:
+    h64 = xxhash.xxh3_64_intdigest
+    try:  # map over built-ins: several times faster than a generator expression
+        return np.fromiter(map(h64, map(str.encode, words)), dtype=np.uint64, count=len(words))
+    except UnicodeEncodeError:  # a lone surrogate (JSON allows "\ud800")
+        return np.fromiter((h64(w.encode("utf-8", "surrogatepass")) for w in words), dtype=np.uint64,
+                           count=len(words))
+
+
+def _all_shingle_hashes(text: str, size: int) -> np.ndarray:
+    """64-bit hashes of the word ``size``-grams of ``text`` in text order, repeats included (one
+    shingle of all the words when there are no more than ``size``)."""
     words = text.split()
     if not words:
         return np.zeros(0, dtype=np.uint64)
-    h64 = xxhash.xxh3_64_intdigest
-    wh = np.fromiter((h64(w.encode("utf-8", "surrogatepass")) for w in words), dtype=np.uint64, count=len(words))
+    wh = _word_hashes(words)
     m = max(1, len(words) - size + 1)
     h = np.full(m, np.uint64(size), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for r in range(min(size, len(words))):
             h = (h ^ wh[r:r + m]) * _STEP
-    return np.unique(mix64(h))
+    return mix64(h)
+
+
+def shingle_hashes(text: str, size: int) -> np.ndarray:
+    """Distinct 64-bit hashes of the word ``size``-grams of ``text``, sorted."""
+    return np.unique(_all_shingle_hashes(text, size))
 
 
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,12 +93,15 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def signature_of(hv: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
     """uint32 MinHash signature of shingle hashes ``hv`` (all 0xFFFFFFFF when there are none)."""
-    sig = np.full(len(a), _EMPTY, dtype=np.uint32)
+    if not len(hv):
+        return np.full(len(a), _EMPTY, dtype=np.uint32)
+    low = np.full(len(a), np.iinfo(np.uint64).max, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for s in range(0, len(hv), chunk):
-            mixed = (hv[s:s + chunk, None] * a[None, :] + b[None, :]) >> np.uint64(32)
-            np.minimum(sig, mixed.min(axis=0).astype(np.uint32), out=sig)
-    return sig
+            m = np.multiply.outer(hv[s:s + chunk], a)
+            m += b  # in place: one temporary per chunk instead of three (several times faster)
+            np.minimum(low, m.min(axis=0), out=low)
+    return (low >> np.uint64(32)).astype(np.uint32)  # the shift is monotone: shifting the minimum is enough
 
 
 def signature(text: str, *, shingle_size: int, a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
@@ -115,7 +131,7 @@ def _signature_stage(task: _SigTask) -> int:
     sigs: list[np.ndarray] = []
     shingle_sets: list[np.ndarray] = []
     for _, doc in iter_documents(task.path):
-        hv = shingle_hashes(doc.text, cfg.shingle_size)
+        hv = _all_shingle_hashes(doc.text, cfg.shingle_size)  # repeats do not change a minimum
         ids_lengths.append([doc.id, len(doc.text)])
         sigs.append(signature_of(hv, a, b))
         shingle_sets.append(np.unique((hv >> np.uint64(32)).astype(np.uint32)))
