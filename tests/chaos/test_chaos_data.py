@@ -24,6 +24,8 @@ from .harness import chaos_run, leftover_temporaries
 
 MARKERS = {"*.done.json": ["finished_at", "tagger_seconds"]}
 SUMMARY = ["seconds", "tokenize_seconds", "tokens_per_second", "units_reused"]
+# a step's run summary: how long, and how many files this process did rather than found done
+RUN = ["elapsed_s", "docs_per_s", "finished", "resumed", "docs", "bytes"]
 
 
 @dataclass
@@ -74,16 +76,36 @@ CASES = {
                                                    "--documents", s, "--destination", d, "--no-progress"),
                           ["atomic.before_rename:1", "atomic.before_rename:4", "atomic.before_rename:12"], 1, 2208,
                           {"report.json": ["rebuilt"]}),
+    # the one-command pipeline composing them (tag, filter mix, dedupe, mix, tokens; config below): a kill
+    # inside a shard of the filter step and one between a token shard's array and its sidecar
+    "pipeline": Case(lambda s, d: dolma_tools("pipeline", s.parent / "pipeline.yaml", f"work_dir={d}",
+                                              "--no-progress"),
+                     ["mix.shard_write:50", "tokens.shard_write:2"], 1, 2209,
+                     # the tokens run key hashes its inputs' paths and times, here files of the work folder
+                     {**MARKERS, "steps/*.json": [*RUN, *SUMMARY, "stage_seconds", "reused", "run_key"],
+                      "funnel.json": ["seconds"], "tokens/summary.json": [*SUMMARY, "run_key"]}),
 }
+
+PIPELINE_YAML = """
+documents: [{slice}]
+progress: false
+processes: 2
+tag: [{{experiment: quality, taggers: [char_length_v1, gopher_v1]}}]
+filter: {{exclude: {{too_short: "gopher_v1__word_count < 50"}}}}
+dedupe: {{minhash: {{threshold: 0.8}}}}
+tokens: {{max_tokens_per_file: 100000}}
+"""
 
 
 @pytest.fixture(scope="module")
 def eval_documents(corpus_slice: Path, shared_data: Path) -> Path:
-    """Eight KJV chapters as eval documents: four the slice holds (lines 5-8), four it does not."""
+    """Eight KJV chapters as eval documents: four the slice holds (lines 5-8), four it does not (and the
+    pipeline's config beside them)."""
     eval_dir = corpus_slice.parent / "eval"
     eval_dir.mkdir(exist_ok=True)
     books = shared_data / "corpus" / "books" / "books-0000.jsonl.zst"
     (eval_dir / "kjv.jsonl").write_text("".join(read_lines(books, 5, 4) + read_lines(books, 300, 4)))
+    (corpus_slice.parent / "pipeline.yaml").write_text(PIPELINE_YAML.format(slice=corpus_slice))
     return eval_dir
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dolma_tools.atomic import atomic_path
+
 METRICS = ("documents", "characters", "tokens")
 
 
@@ -89,6 +91,7 @@ def plot_funnel(funnel: dict[str, Any], path: Path) -> Path:
     axes[0].legend(fontsize=8)
     fig.suptitle("data funnel per source")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return path

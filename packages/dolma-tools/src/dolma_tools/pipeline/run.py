@@ -21,7 +21,7 @@ from typing import Any
 
 from rich.console import Console
 
-from dolma_tools.atomic import write_json_atomic
+from dolma_tools.atomic import sweep_temporaries, write_json_atomic
 from dolma_tools.hashing import json_key
 from dolma_tools.pipeline.config import PipelineConfig
 from dolma_tools.pipeline.funnel import build_funnel, plot_funnel, print_funnel
@@ -33,6 +33,8 @@ class Steps:
     def __init__(self, work: Path, console: Console) -> None:
         self.dir = work / "steps"
         self.dir.mkdir(parents=True, exist_ok=True)
+        for folder in (work, self.dir):  # records and the funnel a killed run was writing
+            sweep_temporaries(folder)
         self.console = console
         self.key = ""
 
