@@ -22,7 +22,7 @@ assert 'host-secret-' in open('/tmp/out').read()
 """,
     "exec_new_interpreter": """
 import os, sys
-os.execv(sys.executable, [sys.executable, '-c', 'print(open({secret_path!r}).read())'])
+os.execv(sys.executable, [sys.executable, '-c', "print(open({secret_path!r}).read())"])
 """,
     "ctypes_execve": """
 import ctypes, os
@@ -39,6 +39,16 @@ results = [libc.syscall(101, 16, 1, 0, 0), libc.syscall(272, 0x10000000), libc.s
            libc.syscall(321, 0, 0, 0)]
 print(results)
 assert any(r >= 0 for r in results)
+""",
+    "remount_read_write": """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+MS_REMOUNT, MS_BIND = 32, 4096
+# make the read-only binds writable again, then write through one
+for path in (b'/', b'/usr'):
+    if libc.mount(None, path, None, MS_REMOUNT | MS_BIND, None) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+open('/usr/pwned', 'w').write('pwned')
 """,
     "read_proc_environ": """
 import os
@@ -138,11 +148,13 @@ print('processes holding 200 MiB:', held)
 assert held * 200 > 4096, held
 """,
     "fill_the_disk": """
+# many files, each under the per-file limit: only the tmpfs's total cap stops this
 written = 0
-with open('/tmp/fill', 'wb') as fh:
-    while written < (8 << 30):
-        fh.write(b'x' * (1 << 20))
-        written += 1 << 20
+while written < (8 << 30):
+    with open(f'/tmp/fill{{written}}', 'wb') as fh:
+        for _ in range(8):
+            fh.write(b'x' * (1 << 20))
+            written += 1 << 20
 """,
     "fill_dev_shm": """
 written = 0
@@ -258,3 +270,23 @@ def check(candidate):
 check(has_close_elements)
 '''
 WRONG = CORRECT.replace("return True\n    return False", "return False\n    return False")
+
+#: how each attempt is stopped, as a fragment of its stderr: pins the reason, so that an attack
+#: program with a bug of its own (a typo failing for the wrong reason) cannot pass for a contained one.
+#: "" where the run leaves no message (the status and the outcome are checked instead).
+STOPPED_BY: dict[str, str] = {
+    "subprocess": "Operation not permitted", "os_system": "AssertionError",
+    "exec_new_interpreter": "Operation not permitted", "ctypes_execve": "Operation not permitted",
+    "ctypes_syscalls": "AssertionError", "remount_read_write": "Operation not permitted",
+    "read_proc_environ": "no environ with the secret", "read_proc_1": "No such file or directory",
+    "read_environment": "KeyError", "read_host_tmp_file": "No such file or directory",
+    "read_work_tree": "No such file or directory", "read_home": "AssertionError",
+    "write_outside_tmp": "No such file or directory", "write_system_dirs": "AssertionError: []",
+    "tmp_symlink_escape": "No such file or directory", "socket_to_host": "Operation not permitted",
+    "dns_and_internet": "gaierror", "fork_bomb": "", "memory_over_processes": "AssertionError: 0",
+    "fill_the_disk": "No space left on device", "fill_dev_shm": "No space left on device",
+    "exit_0_before_tests": "", "sys_exit_0_before_tests": "SystemExit: 0", "forge_the_verdict": "",
+    "signal_the_parent": "tests of a wrong solution", "kill_everything": "", "time_bomb_daemon": "",
+    "time_bomb_thread_after_tests": "AssertionError", "sleep_past_the_verdict": "",
+    "proc_sys_and_sysrq": "AssertionError: []",
+}

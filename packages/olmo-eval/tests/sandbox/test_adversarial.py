@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from sandbox_attacks import ATTACKS, CORRECT, WRONG
+from sandbox_attacks import ATTACKS, CORRECT, STOPPED_BY, WRONG
 
 import olmo_eval
 from olmo_eval.sandbox import Outcome, SandboxConfig, run_programs
@@ -171,10 +171,12 @@ def test_every_attack_is_contained_and_fails(mode: str) -> None:
         assert outcomes["correct"] == Outcome.PASSED and outcomes["wrong"] == Outcome.FAILED
         for name in ("fork_bomb", "sleep_past_the_verdict"):
             assert outcomes[name] == Outcome.TIMED_OUT
-        assert by_name["exit_0_before_tests"]["returncode"] == 0  # the status lied; the nonce did not
-        for name in ("subprocess", "os_system", "ctypes_execve", "socket_to_host", "ctypes_syscalls"):
-            assert "Operation not permitted" in by_name[name]["stderr"] or "PermissionError" in by_name[name]["stderr"] \
-                or "AssertionError" in by_name[name]["stderr"], name
+        assert set(STOPPED_BY) == set(ATTACKS)
+        wrong_reason = {n: by_name[n]["stderr"][-300:] for n, fragment in STOPPED_BY.items()
+                        if fragment not in by_name[n]["stderr"]}
+        assert wrong_reason == {}
+        for name in ("exit_0_before_tests", "forge_the_verdict", "time_bomb_daemon"):
+            assert by_name[name]["returncode"] == 0, name  # the status lied; the nonce did not
         print(f"{mode}: {len(failed)}/{len(ATTACKS)} attempts contained and failed; "
               f"{dict(Counter(outcomes[n] for n in ATTACKS))}")
     finally:

@@ -69,8 +69,9 @@ class Outcome(enum.StrEnum):
     CRASHED = "crashed"
 
 
-class SandboxError(RuntimeError):
-    """The sandbox could not be set up; no program was run."""
+class SandboxError(PermissionError):
+    """The sandbox could not be set up; no program was run. A PermissionError, so that every
+    command prints it as an error message, not a traceback (see ``olmo_eval.cli``)."""
 
 
 @dataclass(frozen=True)
