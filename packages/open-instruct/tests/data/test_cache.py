@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -47,3 +49,23 @@ def test_dpo_pairs_stay_aligned(dpo_file, tokenizer, tmp_path) -> None:
         prompt_c = c_ids[: np.argmax(c_lab)]
         assert np.array_equal(prompt_c, r_ids[: np.argmax(r_lab)])  # same prompt, different completion
         assert tokenizer.decode(prompt_c.tolist()).endswith("<|assistant|>\n")
+
+
+def test_a_killed_builders_folder_is_removed(sft_file, tokenizer, tmp_path) -> None:
+    """A builder killed before its rename leaves ``.<entry>.tmp-<pid>-*``; the next build removes it,
+    but never the folder of a builder that is still running (another rank, another run)."""
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    key = cache.cache_key("sft", [cache.MixSource(str(sft_file), 20)], 0, tokenizer, "tulu", 256)[0]
+    entry = f"sft-{key[:16]}"
+    stale = tmp_path / f".{entry}.tmp-{gone.pid}-x1y2"
+    live = tmp_path / f".{entry}.tmp-{os.getppid()}-z3w4"
+    for d in (stale, live):
+        d.mkdir()
+        (d / "arrays.npz").write_bytes(b"half")
+    load_tokenized("sft", [f"{sft_file}:20"], tokenizer, max_length=256, cache_dir=tmp_path, log=lambda *_: None)
+    assert (tmp_path / entry / "meta.json").is_file()
+    assert not stale.exists() and live.is_dir()

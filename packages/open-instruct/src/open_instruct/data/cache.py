@@ -3,7 +3,8 @@
 Key = sha256 of: the kind (sft/dpo), each source's spec and file sha256, the mix seed, the
 tokenizer's full JSON, the template's name and version, and the maximum length. A cache entry is a
 folder ``<cache>/<kind>-<key[:16]>/`` with ``arrays.npz`` and ``meta.json`` (stats, key parts); it is
-built under a temporary name and renamed into place, so a half-written entry is never read."""
+built under a temporary name (``.<entry>.tmp-<pid>-*``) and renamed into place, so a half-written entry
+is never read; the temporaries of a killed builder are removed by the next one."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from olmo_core.faults import fault_point
 from olmo_core.interfaces import file_sha256
 from open_instruct.data.mixing import MixSource, MixStats, SourceStats, mix, mixed_ids
 from open_instruct.data.sources import Kind
@@ -71,13 +73,40 @@ def load_tokenized(kind: Kind, sources: list[MixSource | str], tokenizer: ChatTo
     return data, stats
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_builds(entry: Path) -> list[Path]:
+    """Delete the temporary folders of ``entry`` whose builder process is gone (killed mid-build);
+    a live builder's folder (another rank, another run on this machine) is left alone."""
+    prefix = f".{entry.name}.tmp-"
+    removed = []
+    if not entry.parent.is_dir():
+        return removed
+    for p in entry.parent.iterdir():
+        pid = p.name[len(prefix):].split("-", 1)[0]
+        if p.name.startswith(prefix) and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
 def _write(entry: Path, data: TokenizedData) -> None:
     entry.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.tmp-", dir=entry.parent))
+    remove_stale_builds(entry)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.tmp-{os.getpid()}-", dir=entry.parent))
     try:
         np.savez(tmp / "arrays.npz", **data.arrays())
         # meta.json last: its presence marks a finished entry.
         (tmp / "meta.json").write_text(json.dumps(data.meta, indent=1))
+        fault_point("cache.before_rename")  # the chaos tests kill here: a complete build, not yet the entry
         # A plain rename, not olmo_core.fileio.commit: the first finished entry wins and is never
         # replaced under a rank that may be reading it.
         try:

@@ -23,6 +23,7 @@ from olmo_core.fileio import write_json_atomic
 from olmo_core.interfaces import CHECKPOINT_FORMAT_NAME
 from olmo_core.model.config import ModelConfig
 from olmo_core.model.presets import MODEL_PRESETS, get_model_preset
+from olmo_core.train.callbacks.metrics_jsonl import read_metrics
 from open_instruct.data.cache import default_cache_dir, load_tokenized
 from open_instruct.data.tokenize import TokenizedData
 from open_instruct.evaluate import accuracy_from_logps, pair_logps, paired_comparison
@@ -64,6 +65,19 @@ def load_model(model_cfg: ModelConfig, ckpt: Path | None, device: torch.device, 
     if ckpt is not None:
         CheckpointManager.load(ckpt, model=model, optimizer=None)
     return model
+
+
+def logged_metrics(run_dir: Path, step: int) -> dict[str, Any]:
+    """Step ``step``'s metrics as ``metrics.jsonl`` recorded them (empty if it did not).
+
+    A run killed after its final checkpoint but before its summary resumes at ``max_steps`` and takes
+    no step, so ``Trainer.fit`` has no last metrics to return; the summary must still report the
+    final loss the uninterrupted run reported."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if step <= 0 or not path.is_file():
+        return {}
+    rows = [r for r in read_metrics(path) if r.get("step") == step]
+    return {k: v for k, v in rows[-1].items() if k != "step"} if rows else {}
 
 
 def split_holdout(data: TokenizedData, holdout: int) -> tuple[TokenizedData, np.ndarray]:
@@ -152,7 +166,7 @@ def run(cfg: InstructRunConfig) -> dict[str, Any]:
                                 loader=batches, optim_cfg=cfg.optim, parallel_cfg=cfg.parallel, device=device,
                                 run_config={**dataclasses.asdict(cfg), "model": model_cfg.to_dict()},
                                 seq_len=cfg.data.max_length)
-    last = trainer.fit()
+    last = trainer.fit() or (logged_metrics(run_dir, trainer.step) if main else {})
     summary.update({"steps": trainer.step, "final_loss": last.get("train/loss"),
                     "checkpoint": str(trainer.last_checkpoint or latest_checkpoint(run_dir) or "")})
     summary["final_metrics"] = {k: v for k, v in last.items() if isinstance(v, int | float)}
