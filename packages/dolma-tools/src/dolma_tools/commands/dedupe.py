@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 EPILOG = """examples:
   # duplicate paragraphs of the corpus, 2 processes, keep the filter for later
@@ -59,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     from dolma_tools.atomic import remove_stale_temporaries, write_text_atomic
     from dolma_tools.dedupe import BloomDedupeConfig, MinHashConfig, dedupe_files
     from dolma_tools.dedupe.minhash import minhash_dedupe
+
+    if args.summary:  # written last: an earlier run's summary must not outlive this run's outputs
+        Path(args.summary).unlink(missing_ok=True)
 
     if args.mode == "minhash":
         cfg = MinHashConfig(name=args.name or "minhash", shingle_size=args.shingle_size, bands=args.bands,

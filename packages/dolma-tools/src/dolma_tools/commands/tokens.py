@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 EPILOG = """examples:
   dolma-tools tokens --documents ../shared/data/corpus --destination out/tokens --processes 2
@@ -38,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dolma_tools.atomic import remove_stale_temporaries, write_text_atomic
     from dolma_tools.tokens import tokenize_files
+
+    if args.summary:  # written last: an earlier run's summary must not outlive this run's outputs
+        Path(args.summary).unlink(missing_ok=True)
 
     summary = tokenize_files(args.documents, args.destination, tokenizer=args.tokenizer,
                              max_tokens_per_file=args.max_tokens_per_file, batch_size=args.batch_size,

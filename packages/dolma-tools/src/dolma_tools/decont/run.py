@@ -40,6 +40,8 @@ def decontaminate(eval_documents: Any, documents: Any, destination: str | Path, 
     config = config or DecontConfig()
     out = Path(destination)
     sweep_temporaries(out, recursive=True)  # what a killed run was writing (a shared index_dir: Bloom.save)
+    # the report is written last: it exists only while every output it describes is complete
+    (out / "report.json").unlink(missing_ok=True)
     index = config.build_index(eval_documents, out / "index")
     decont = config.build_filter(index)
     files = input_files(documents)

@@ -170,6 +170,9 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
     work.mkdir(exist_ok=True)
     for folder in (destination, work):  # shards, units and the summary a killed run was writing
         sweep_temporaries(folder)
+    # the summary is written last: it exists only while the shards are those of one finished run, never
+    # during a repack that may leave old and new shards side by side
+    (destination / SUMMARY).unlink(missing_ok=True)
     tasks = [UnitTask(u, tokenizer_path, eos_id, pad_id, batch_size, batch_chars) for u in units]
     try:
         results = _run_units(tasks, processes, progress)
