@@ -56,3 +56,32 @@ def test_a_path_off_cgroup2_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a directory on a cgroup v2 file system"):
         cgroups.find_delegated(str(tmp_path))
     assert cgroups.find_delegated("off") is None
+
+
+def test_a_run_joins_its_cgroup_before_bubblewrap_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole path with a delegated cgroup, on the cgroup-shaped tree: the launcher writes its
+    pid into the sandbox's cgroup.procs (then becomes bubblewrap), the limits are written, and
+    RLIMIT_AS is the whole memory budget (the cgroup, not the per-process share, bounds the total)."""
+    from olmo_eval.sandbox import Outcome, SandboxConfig, programs, run_program
+
+    base = _fake_cgroup(tmp_path / "delegated")
+    (base / "cgroup.subtree_control").write_text("memory pids")
+    made: list[cgroups.SandboxCgroup] = []
+
+    class Recorded(cgroups.SandboxCgroup):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+        def remove(self, timeout: float = 5.0) -> None:  # a plain directory cannot be rmdir'd like a cgroup
+            pass
+
+    monkeypatch.setattr(programs.cgroups, "find_delegated", lambda setting: base)
+    monkeypatch.setattr(programs.cgroups, "SandboxCgroup", Recorded)
+    config = SandboxConfig(wall_seconds=10, memory_bytes=768 << 20, nproc=12)
+    result = run_program("import resource\nprint(resource.getrlimit(resource.RLIMIT_AS)[0])", config)
+    assert result.outcome == Outcome.PASSED and int(result.stdout) == 768 << 20
+    group = made[-1]  # (the first may be the sandbox's self-test)
+    assert int((group.path / "cgroup.procs").read_text()) > 1
+    assert (group.path / "memory.max").read_text() == str((768 << 20) + config.tmp_bytes + config.shm_bytes)
+    assert (group.path / "pids.max").read_text() == str(12 + 2)

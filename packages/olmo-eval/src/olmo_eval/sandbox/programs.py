@@ -25,6 +25,7 @@ is missing or cannot make namespaces. ``SandboxConfig(unsafe_no_sandbox=True)`` 
 
 from __future__ import annotations
 
+import atexit
 import enum
 import fcntl
 import itertools
@@ -164,6 +165,7 @@ def _prefix_mountpoint() -> str:
             os.chmod(top, 0o755)
             os.mkdir(os.path.join(top, "prefix"), 0o755)
             _mountpoint.append(os.path.join(top, "prefix"))
+            atexit.register(shutil.rmtree, top, True)
         return _mountpoint[0]
 
 
