@@ -1,10 +1,11 @@
-"""MinHash against planted near-duplicates (a seeded synth corpus: ~1,100 documents recombined from
-the Python and kernel docs, 30% near copies spread over Jaccard 0.5-1.0, 2% exact copies).
+"""MinHash against planted near-duplicates (a seeded synth corpus: 1,040 documents recombined from
+the kernel docs, 40% near copies spread over Jaccard 0.5-1.0, 2% exact copies).
 
 The golden Jaccard of every pair is computed here with plain Python sets on the written texts, not
-by the code under test. Measured with seed 11 (14 bands x 8 rows, threshold 0.8): precision 1.0 and
-recall 1.0 at Jaccard >= 0.8 with the exact check; without it (datatrove's rule: every LSH candidate
-joins) pairs from the 0.7-0.8 band are merged too."""
+by the code under test. Measured with seed 11 (14 bands x 8 rows, threshold 0.8): with the exact
+check, precision 1.0 and recall 0.9915 at Jaccard >= 0.8 (0.983 in the 0.8-0.9 band, where the LSH
+curve starts at 92%); with signature agreement 0.92 / 0.98; with no check (datatrove's rule: every
+LSH candidate joins) precision 0.65, 81% of the 0.7-0.8 band merged."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from dolma_tools.dedupe.minhash import minhash_dedupe
 from dolma_tools.synth import SynthConfig, synth_corpus
 
 SHARED = Path(__file__).resolve().parents[5] / "shared" / "data"
-INPUTS = [SHARED / "corpus" / "python_docs", SHARED / "corpus" / "kernel_docs"]  # 2,228 documents
+INPUTS = [SHARED / "corpus" / "kernel_docs"]  # 1,733 documents
 THRESHOLD = 0.8
 
 
@@ -36,7 +37,7 @@ def _jaccard5(x: str, y: str) -> float:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], list[tuple[str, str, float]]]:
     root = tmp_path_factory.mktemp("synth")
-    synth_corpus(INPUTS, root, SynthConfig(scale=0.35, seed=11, near_dup_rate=0.4, exact_dup_rate=0.02))
+    synth_corpus(INPUTS, root, SynthConfig(scale=0.6, seed=11, near_dup_rate=0.4, exact_dup_rate=0.02))
     text = {}
     for shard in sorted((root / "documents").glob("*.jsonl.gz")):
         with gzip.open(shard, "rt", encoding="utf-8") as f:

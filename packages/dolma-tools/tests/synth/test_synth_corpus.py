@@ -15,7 +15,7 @@ from dolma_tools.interfaces import Document
 from dolma_tools.synth import SynthConfig, synth_corpus
 
 SHARED = Path(__file__).resolve().parents[5] / "shared" / "data"
-SLICE = SHARED / "corpus" / "python_docs" / "python_docs-0000.jsonl.zst"  # 248 documents
+SLICE = SHARED / "corpus" / "kernel_docs" / "kernel_docs-0000.jsonl.zst"  # 867 documents
 
 
 def _jaccard5(x: str, y: str) -> float:
@@ -42,13 +42,13 @@ def _docs(root: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     root = tmp_path_factory.mktemp("synth") / "a"
-    cfg = SynthConfig(scale=1.2, seed=3, near_dup_rate=0.3, exact_dup_rate=0.05, docs_per_shard=100)
+    cfg = SynthConfig(scale=0.35, seed=3, near_dup_rate=0.3, exact_dup_rate=0.05, docs_per_shard=100)
     return root, synth_corpus(SLICE, root, cfg)
 
 
 def test_same_seed_same_bytes_through_the_cli(synth: tuple[Path, dict], tmp_path: Path) -> None:
     root, _ = synth
-    args = ["synth-corpus", "--scale", "1.2", "--documents", str(SLICE), "--seed", "3", "--near-dup-rate", "0.3",
+    args = ["synth-corpus", "--scale", "0.35", "--documents", str(SLICE), "--seed", "3", "--near-dup-rate", "0.3",
             "--exact-dup-rate", "0.05", "--docs-per-shard", "100", "--no-progress"]
     assert main([*args, "--destination", str(tmp_path / "b")]) == 0
     assert _tree(tmp_path / "b") == _tree(root)  # documents, key file and summary, byte for byte
@@ -59,7 +59,7 @@ def test_documents_and_key_file_hold_the_true_jaccard(synth: tuple[Path, dict]) 
     docs = _docs(root)
     for d in docs:
         Document.from_json(d)  # the corpus's document format
-    assert len(docs) == summary["documents"] and abs(len(docs) - 1.2 * 248) <= 3
+    assert len(docs) == summary["documents"] and abs(len(docs) - 0.35 * 867) <= 3
     assert len(list((root / "documents").glob("*.gz"))) == summary["shards"] >= 3
     text = {d["id"]: d["text"] for d in docs}
     assert len(text) == len(docs)  # ids are unique

@@ -94,7 +94,7 @@ def synth_corpus(documents: str | Path | Iterable[str | Path], destination: str 
     p_original = rate / ((1 - rate) * mean_copies)  # planted / total = rate
     p_exact = cfg.exact_dup_rate / rate if rate else 0.0
     bands = cfg.bands
-    stats: Counter[str] = Counter()
+    stats: Counter[str] = Counter(dict.fromkeys(("exact_copies", "near_copies", "near_copies_missed", "truth_pairs"), 0))
     true_bands: Counter[str] = Counter()
     target_bands: Counter[str] = Counter()
     pending: list[tuple[int, int, dict[str, Any]]] = []

@@ -83,8 +83,13 @@ class NearDuplicateMaker:
         n = len(self.words)
         a, b = 1, n
         seen: dict[int, float] = {}
+        mid = (lo + min(hi, 1.0)) / 2
+        # first probe: k edits, each spoiling ~shingle_size shingles and making as many new ones,
+        # give J ~ (n - s k) / (n + s k); the bisection takes over from there
+        k = min(n, max(1, round(n * (1 - mid) / (self.size * (1 + mid)))))
         while a <= b:
-            k = (a + b) // 2
+            if k is None:
+                k = (a + b) // 2
             j = seen.setdefault(k, self.similarity(k))
             if j >= hi or j == 1.0:
                 a = k + 1
@@ -92,6 +97,7 @@ class NearDuplicateMaker:
                 b = k - 1
             else:
                 return k
+            k = None
         for k in range(max(1, b - 8), min(n, a + 8) + 1):  # not monotone near the crossing
             j = seen.get(k)
             j = self.similarity(k) if j is None else j
