@@ -64,6 +64,33 @@ def test_run_olmo_core_checkpoint(olmo_checkpoint, tmp_path, capsys) -> None:
     assert (out / "results" / "arc_easy.json").stat().st_mtime_ns == before
 
 
+
+def test_a_checkpoint_replaced_in_place_is_scored_again(olmo_checkpoint, tmp_path) -> None:
+    """Finished results are reused only for the same model: a folder retrained in place (same path,
+    other weights) or scored in another dtype is scored again, never reported with the old figures."""
+    from olmo_core.checkpoint.model_io import load_model_checkpoint, save_model_checkpoint
+
+    ckpt, out = tmp_path / "ckpt", tmp_path / "eval"
+    shutil.copytree(olmo_checkpoint, ckpt)
+    argv = ["run", "--model", str(ckpt), "--tokenizer", str(TOKENIZER), "--tasks", "arc_easy", "--limit", "3",
+            "--num-shots", "1", "--out", str(out), "--no-progress", "--device", "cpu"]
+
+    def logprobs() -> list:
+        with gzip.open(out / "predictions" / "arc_easy.jsonl.gz", "rt") as f:
+            return [json.loads(line)["logprobs"] for line in f]
+
+    assert main(argv) == 0
+    first = logprobs()
+    model = load_model_checkpoint(str(ckpt))
+    model.init_weights(8)  # "retrained": other weights, same folder
+    shutil.rmtree(ckpt)
+    save_model_checkpoint(model, ckpt)
+    assert main(argv) == 0
+    second = logprobs()
+    assert second != first, "the old model's results were reused for new weights"
+    assert main([*argv, "--dtype", "bfloat16"]) == 0
+    assert logprobs() != second, "float32 results were reused for a bfloat16 run"
+
 def test_run_hf_folder_matches_transformers(hf_folder, tmp_path) -> None:
     from transformers import AutoModelForCausalLM
 

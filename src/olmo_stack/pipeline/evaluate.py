@@ -12,14 +12,14 @@ from olmo_stack.stages import StageContext
 
 
 def evaluate_checkpoint(checkpoint: Path, out: Path, config: dict[str, Any], heldout: Path | None) -> dict[str, Any]:
-    from olmo_eval.models import load_model
+    from olmo_eval.models import load_model, model_identity
     from olmo_eval.perplexity import run_perplexity
     from olmo_eval.runner import run
 
     model, tokenizer = load_model(checkpoint)
     model.eval()
     metrics = run(model, tokenizer, config["tasks"], out / "tasks", limit=config["limit"],
-                  num_shots=config["num_shots"], model_id=str(checkpoint), show_progress=True)
+                  num_shots=config["num_shots"], model_id=model_identity(checkpoint), show_progress=True)
     result: dict[str, Any] = {"tasks": {name: {"primary": entry.get("primary"), "primary_metric": entry.get("primary_metric")}
                                         for name, entry in metrics["tasks"].items()},
                               "groups": metrics.get("groups", {})}

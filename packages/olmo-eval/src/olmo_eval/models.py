@@ -18,6 +18,7 @@ adapter with its tokenizer.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -241,6 +242,22 @@ def is_olmo_core_checkpoint(path: Path) -> bool:
         return json.loads(manifest.read_text()).get("format") == "olmo-core/checkpoint"
     except (OSError, json.JSONDecodeError):
         return False
+
+
+def model_identity(path: str | Path, dtype: str = "float32") -> str:
+    """What decides whether a finished result in an output folder may be reused for ``path``: its resolved
+    location, a digest of its contents and the dtype it is scored in. The digest is the sha256 of an
+    olmo-core checkpoint's manifest (which holds every file's sha256), else of each file's name, size and
+    modification time: a folder retrained or replaced in place is scored again, never taken for the old one."""
+    path = Path(path).resolve()
+    h = hashlib.sha256()
+    if is_olmo_core_checkpoint(path):
+        h.update((path / "manifest.json").read_bytes())
+    else:
+        for f in sorted(p for p in path.rglob("*") if p.is_file()):
+            st = f.stat()
+            h.update(f"{f.relative_to(path).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return f"{path} sha256:{h.hexdigest()[:16]} {dtype}"
 
 
 def default_prompt_style(path: str | Path) -> str:

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from rich.console import Console
 
-    from olmo_eval.models import default_prompt_style, load_model
+    from olmo_eval.models import default_prompt_style, load_model, model_identity
     from olmo_eval.runner import generation_table
     from olmo_eval.runner import run as run_tasks
 
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                  "temperature": args.temperature, "top_p": args.top_p, "seed": args.seed,
                  "pass_at_ks": tuple(args.pass_at_k)}
     metrics = run_tasks(model, tokenizer, args.tasks, Path(args.out), limit=args.limit, overrides=overrides,
-                        model_id=str(Path(args.model).resolve()), prompt_style=style, batch_size=args.batch_size,
+                        model_id=model_identity(args.model, args.dtype), prompt_style=style, batch_size=args.batch_size,
                         compute_bpb=not args.no_bpb, sandbox_config=sandbox)
     Console(stderr=True).print(generation_table(metrics))
     print(json.dumps({name: e["primary"] for name, e in metrics["tasks"].items()}))

@@ -13,7 +13,8 @@ EPILOG = """examples:
 
 Writes OUT/metrics.json (every task, MMLU macro average), OUT/results/<task>.json (with a 95%
 bootstrap CI), OUT/predictions/<task>.jsonl.gz (per instance) and OUT/requests/<task>.jsonl.gz.
-Finished tasks are skipped when the command is run again with the same model and task config.
+Finished tasks are skipped when the command is run again with the same model (location, contents,
+dtype) and task config.
 `olmo-eval list` shows the tasks and suites.
 """
 
@@ -44,14 +45,14 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from rich.console import Console
 
-    from olmo_eval.models import load_model
+    from olmo_eval.models import load_model, model_identity
     from olmo_eval.runner import results_table
     from olmo_eval.runner import run as run_tasks
 
     model, tokenizer = load_model(args.model, device=args.device, dtype=getattr(torch, args.dtype),
                                   tokenizer=args.tokenizer)
     metrics = run_tasks(model, tokenizer, args.tasks, args.out, num_shots=args.num_shots, limit=args.limit,
-                        token_budget=args.token_budget, model_id=str(args.model.resolve()),
+                        token_budget=args.token_budget, model_id=model_identity(args.model, args.dtype),
                         clean_flags=args.clean_flags, show_progress=not args.no_progress)
     Console().print(results_table(metrics))
     print(f"wrote {args.out / 'metrics.json'}")
