@@ -14,6 +14,9 @@ EPILOG = """examples:
   olmo-stack run smoke --print-config       # the resolved config (olmo-core's and open-instruct's inside)
   olmo-stack lineage runs/demo/export/hf    # the chain from the exported model back to raw shards
   olmo-stack trace --run runs/demo --step 12
+  olmo-stack index runs/demo                # suffix-array index of the run's pretraining tokens
+  olmo-stack trace-text runs/demo "In the beginning God created the heaven"   # spans found in training data
+  olmo-stack trace-text runs/demo --prompt "And God said" --min-len 6          # generate, then trace
   olmo-stack launch demo --cluster lumi --nodes 16 --account project_462000000 --out launch/
 """
 
@@ -51,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--run", default="runs/demo", help="run folder (default: runs/demo)")
     tr.add_argument("--step", type=int, required=True)
     tr.add_argument("--json", action="store_true")
+    from olmo_stack.tracing.commands import add_index_parser, add_trace_text_parser
+
+    add_index_parser(sub)
+    add_trace_text_parser(sub)
     return parser
 
 
@@ -109,6 +116,10 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         extra = ["--json"] if args.json else []
         return olmo_core_main(["data-order", "--config", str(run_dir), "--step", str(args.step),
                                "--check-metrics", str(run_dir / "metrics.jsonl"), *extra])
+    if args.command in ("index", "trace-text"):
+        from olmo_stack.tracing.commands import run_command
+
+        return run_command(args)
     parser.error(f"unknown command {args.command}")
     return 2
 
