@@ -1,7 +1,7 @@
-"""vs_datatrove's work checks and its planted-duplicate corpus, without the datatrove peer (the
-benchmark itself runs it): the planted copies' Jaccard against an independent count, precision and
-recall on a hand-counted case, each way the checks refuse a ratio, and our side's decisions read
-back from a real ``dolma-tools mix`` run of the benchmark's recipe."""
+"""vs_datatrove's work checks and scoring, without the datatrove peer (the benchmark itself runs it):
+Jaccard, precision and recall on hand-counted cases, both sides' cluster rows, each way the checks
+refuse a ratio, and our side's decisions read back from a real ``dolma-tools mix`` run of the
+benchmark's recipe."""
 
 from __future__ import annotations
 
@@ -11,81 +11,63 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools" / "bench"))
 import vs_datatrove  # noqa: E402
 import vs_datatrove_planted as planted  # noqa: E402
 
 
-def five_gram_jaccard(a: str, b: str) -> float:
-    """Written apart from the benchmark's own: counts of distinct 5-word windows."""
-    def grams(t: str) -> set[str]:
-        w = t.split()
-        return {"\x00".join(w[i:i + 5]) for i in range(len(w) - 4)}
-    x, y = grams(a), grams(b)
-    return len(x & y) / len(x | y)
+def test_jaccard_of_word_five_grams_by_hand() -> None:
+    a = "one two three four five six"  # 5-grams: (1..5), (2..6)
+    b = "one two three four five seven"  # (1..5), (2..5 + seven)
+    assert planted.jaccard(a, b) == 1 / 3
+    assert planted.jaccard(a, a) == 1.0 and planted.jaccard("x y", "x y") == 1.0  # short texts: one n-gram
+    assert planted.band(0.85) == "0.8-0.9" and planted.band(1.0) == "1.0" and planted.band(0.2) == "<0.5"
 
 
-@pytest.fixture(scope="module")
-def base() -> dict:
-    return planted.corpus_slice(vs_datatrove.CORPUS, 12, max_chars=20000)
+WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+TEXTS = {"a": " ".join(WORDS), "a2": " ".join(WORDS),  # exact copy
+         "b": " ".join(WORDS[::-1]), "b2": " ".join(WORDS[::-1][:-1] + ["nu"]),  # 7 of 9 5-grams shared
+         "c": "unrelated words here and there with nothing shared at all", "d": "another text of its own entirely"}
+TRUTH = [{"a": "a", "b": "a2", "jaccard": 1.0, "kind": "exact"},
+         {"a": "b", "b": "b2", "jaccard": 0.7, "kind": "near"}]
 
 
-def test_planted_copies_follow_their_originals_with_true_jaccard(base: dict) -> None:
-    files, truth = planted.plant(base, fraction=1.0, seed=3)
-    assert len(truth) >= 30
-    docs = {d["id"]: d for ds in files.values() for d in ds}
-    assert len(docs) == sum(map(len, files.values()))  # ids unique
-    for ds in files.values():
-        for i, d in enumerate(ds):
-            if d["id"] in truth:  # the line before a copy is its original
-                assert ds[i - 1]["id"] == truth[d["id"]]["origin"]
-    for cid, t in truth.items():
-        copy, origin = docs[cid]["text"], docs[t["origin"]]["text"]
-        if t["kind"] == "exact":
-            assert copy == origin and t["jaccard"] == 1.0
-        else:
-            assert copy != origin
-            assert t["jaccard"] == pytest.approx(five_gram_jaccard(copy, origin), abs=1e-12)
-    bands = {planted.band_of(t["jaccard"]) for t in truth.values()}
-    assert {"exact", "<0.5"} <= bands and bands & {"0.9-1", "0.8-0.9"} and bands & {"0.7-0.8", "0.5-0.7"}
+def test_scores_on_a_hand_counted_case() -> None:
+    # a2 joined to a (right), b2 to b (Jaccard 7/9: wrong at 0.8), d to c (Jaccard 0: wrong)
+    s = planted.scores({"a2": "a", "b2": "b", "d": "c"}, TRUTH, TEXTS, 0.8)
+    assert planted.jaccard(TEXTS["b"], TEXTS["b2"]) == 7 / 9  # 8 5-grams each, the last differs: 7 of 9
+    assert s["precision"] == round(1 / 3, 4) and s["recall"] == 1.0 and s["removed"] == 3
+    assert s["found_per_band"] == {"0.7-0.8": "1/1", "1.0": "1/1"}
+    assert planted.scores({}, TRUTH, TEXTS, 0.8)["recall"] == 0.0
 
 
-def test_precision_recall_on_a_hand_counted_key() -> None:
-    truth = {"a~": {"origin": "a", "jaccard": 1.0, "kind": "exact"},
-             "b~": {"origin": "b", "jaccard": 0.85, "kind": "edited"},
-             "c~": {"origin": "c", "jaccard": 0.6, "kind": "edited"},  # between: not scored
-             "d~": {"origin": "d", "jaccard": 0.3, "kind": "edited"},
-             "e~": {"origin": "e", "jaccard": 0.2, "kind": "edited"}}
-    s = planted.scores({"a~", "c~", "d~", "x"}, truth)
-    # positives a~, b~: one found -> recall 1/2; removed scored: a~ (right), d~ (wrong) -> precision 1/2
-    assert s["recall"] == 0.5 and s["precision"] == 0.5
-    assert s["removed_outside_key"] == 1 and s["per_band_removed"]["0.5-0.7"] == "1/1"
-
-
-def _sides(ids: list[str], ours_removed: list[str], theirs_removed: list[str], theirs_read: int | None = None):
-    ours = {"documents": len(ids), "ids": sorted(ids), "removed": ours_removed}
-    theirs = {"documents": len(ids) if theirs_read is None else theirs_read, "ids": None, "removed": theirs_removed}
-    return ours, theirs
+def _ours(kept_of: dict[str, str], ids: list[str] | None = None) -> dict:
+    ids = sorted(TEXTS) if ids is None else ids
+    return {"documents": len(ids), "ids": sorted(ids), "marked": sorted(kept_of), "kept_of": kept_of}
 
 
 def test_minhash_check_refuses_missing_work() -> None:
-    truth = {"a~": {"origin": "a", "jaccard": 1.0, "kind": "exact"},
-             "b~": {"origin": "b", "jaccard": 0.9, "kind": "edited"}}
-    ids = ["a", "a~", "b", "b~", "c"]
     report: dict = {}
-    check = planted.check(truth, len(ids), report)
-    ok, note = check(*_sides(ids, ["a~", "b~"], ["a~"]))
+    check = planted.check(TRUTH, TEXTS, 0.8, report)
+    ok, note = check(_ours({"a2": "a"}), _ours({"a2": "a", "b2": "b"}))
     assert ok, note
-    assert report["ours"]["recall"] == 1.0 and report["datatrove"]["recall"] == 0.5
-    assert not check(*_sides(ids, ["b~"], ["a~"]))[0]  # ours missed an exact copy
-    assert not check(*_sides(ids, ["a~"], ["a~"], theirs_read=4))[0]  # the peer read fewer documents
-    assert not check(*_sides(ids, ["a~"], ["a~", "zz"]))[0]  # the peer removed an unknown id
-    ours, theirs = _sides(ids, ["a~"], ["a~"])
-    ours["ids"] = ["a", "a", "a~", "b", "b~"]  # one document marked twice, one never
-    assert not check(ours, theirs)[0]
+    assert report["ours"]["recall"] == 1.0 and report["datatrove"]["precision"] == 0.5
+    assert not check(_ours({"b2": "b"}), _ours({"a2": "a"}))[0]  # ours did not join the exact copy
+    assert not check(_ours({"a2": "a"}), _ours({"a2": "a"}, ids=sorted(TEXTS)[:-1]))[0]  # a document missing
+    assert not check(_ours({"a2": "a"}, ids=sorted(TEXTS) + ["a"]), _ours({"a2": "a"}))[0]  # one counted twice
+    assert not check(_ours({"a2": "zz"}), _ours({"a2": "a"}))[0]  # kept document unknown
+    assert not check(_ours({"a2": "b2", "b2": "b"}), _ours({"a2": "a"}))[0]  # kept document itself removed
+
+
+def test_cluster_rows_of_both_sides() -> None:
+    ours = planted.ours_clusters(
+        [{"id": x, "attributes": {"m__minhash__duplicate_document": [[0, 1, 1.0]] if x == "a2" else []}}
+         for x in sorted(TEXTS)], [{"id": "a2", "kept": "a"}], "m__minhash__")
+    assert ours == _ours({"a2": "a"})
+    theirs = planted.datatrove_clusters([{"id": "a2", "cluster": 4}],
+                                        [{"id": x, "cluster": 4 if x == "a" else -1} for x in sorted(TEXTS) if x != "a2"])
+    assert theirs == _ours({"a2": "a"})
 
 
 def _decisions(stages: dict[str, str], written: int | None = None) -> dict:
@@ -115,10 +97,10 @@ def test_filter_check_reports_agreement_and_refuses_inconsistent_work() -> None:
     assert not check(_decisions(lang), _decisions(theirs))[0]
 
 
-def test_our_decisions_match_what_the_mixer_wrote(tmp_path: Path, base: dict) -> None:
+def test_our_decisions_match_what_the_mixer_wrote(tmp_path: Path) -> None:
     """The benchmark's recipe runs in our mixer, and the decisions it reads back from the attributes
     are the ones the mixer acted on (the same check the benchmark gates on)."""
-    files = {rel: docs[:3] for rel, docs in base.items()}
+    files = planted.corpus_slice(vs_datatrove.CORPUS, 3, max_chars=20000)
     docs_root = tmp_path / "docs"
     n = vs_datatrove.write_documents(docs_root, files)
     recipe = vs_datatrove.filter_recipe("dt")

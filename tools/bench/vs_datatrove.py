@@ -19,13 +19,15 @@ timed rounds, one command per round as a user runs it, start-up included, 2 proc
    (default datatrove's 14 x 8).
    * datatrove: its four stages (``MinhashDedupSignature``, ``MinhashDedupBuckets``,
      ``MinhashDedupCluster``, ``MinhashDedupFilter``) on ``LocalPipelineExecutor`` (stages 1 and 4:
-     tasks=2, workers=2; stage 2: one task per bucket, 2 workers; stage 3: its single task);
-     ``sides/datatrove_minhash.py``.
-   * ours: ``dolma-tools dedupe --mode minhash --processes 2`` (its public CLI only, so whatever its
-     internals become is what is measured), same shingle size, bands and rows, its default threshold.
-   The documents: real documents of the shared corpus with planted copies right after their originals
-   (``vs_datatrove_planted.py``): exact copies and copies edited (words replaced) to a known Jaccard similarity of
-   word 5-gram sets, the truth key kept in memory. Precision and recall are measured against it.
+     tasks=2, workers=2; stage 2: one task per bucket, 2 workers; stage 3: its single task), cluster
+     ids saved; ``sides/datatrove_minhash.py``.
+   * ours: ``dolma-tools dedupe --mode minhash --processes 2 --clusters ...`` (its public CLI only, so
+     whatever its internals become is what is measured), same shingle size, bands and rows, threshold 0.8
+     (its default).
+   The documents: ``dolma-tools synth-corpus`` run on a slice of the shared corpus (``--scale``, with
+   exact and near-duplicate copies planted at stated Jaccard bands and a truth key). Precision and
+   recall of both sides are scored here, the same way, against that key and the texts
+   (``vs_datatrove_planted.py``).
 
 The rules are not all the same; what differs is printed and recorded (``FILTER_DIFFERENCES``):
 datatrove's Gopher counts spaCy tokens of the text, ours (Dolma's ``gopher_v1``) whitespace words (its
@@ -38,11 +40,12 @@ surviving line; ours has no sentence rule and drops for them anywhere. fastText 
 in datatrove, lower-cased in ours (Dolma's definition). MinHash: datatrove shingles spaCy tokens of
 normalised text (lower case, no punctuation, digits folded) and joins any pair sharing a bucket;
 ours shingles whitespace words of the raw text and joins candidates whose signatures agree on at
-least 0.7 of the positions. So keep/drop agreement is reported per stage and gated nowhere
+least 0.8 of the positions. So keep/drop agreement is reported per stage and gated nowhere
 exactly; the work check (no ratio without it) requires: the same documents in on both sides, every
 document decided exactly once by each, the kept count each side wrote equal to what its own decisions
 say, the language stage agreeing on at least 90% of documents (same model and threshold; the input's
-case differs); for MinHash every document accounted for, and every exact planted copy removed by both.
+case differs); for MinHash every document accounted for once, every removed document with a kept one, and every
+exact planted pair joined by both.
 
     uv run --frozen python tools/bench/vs_datatrove.py --quick    # ~1-2 minutes on an idle 2-core machine
     uv run --frozen python tools/bench/vs_datatrove.py            # more documents per source
@@ -73,6 +76,10 @@ LANGUAGE_THRESHOLD = 0.65  # datatrove's LanguageFilter default
 STAGES = ("language", "gopher", "c4")
 MIN_LANGUAGE_AGREEMENT = 0.9
 
+MINHASH_DIFFERENCES = (
+    "datatrove shingles spaCy tokens of normalised text (lower case, punctuation removed, digits folded) and joins "
+    "every pair sharing a bucket; ours shingles whitespace words of the raw text and joins candidates whose "
+    "signatures agree on at least the threshold (0.8)")
 FILTER_DIFFERENCES = {
     "language": "same lid.176 model and threshold (en > 0.65); datatrove predicts on the text with newlines "
                 "as spaces, ours (Dolma's ft_lang_id_en_doc_v2) on the lower-cased text",
@@ -286,41 +293,50 @@ def compare_filter(work: Path, docs_per_file: int | None, args: argparse.Namespa
 
 def compare_minhash(work: Path, docs_per_file: int | None, args: argparse.Namespace, primary: bool) -> harness.Result:
     base = planted.corpus_slice(CORPUS, docs_per_file, max_files=args.files_per_source, max_chars=args.max_chars)
-    files, truth = planted.plant(base, fraction=args.plant_fraction, seed=args.seed, shingle=5)
-    docs_root = work / "minhash-docs"
-    n_docs = write_documents(docs_root, files)
+    write_documents(work / "minhash-base", base)
+    shutil.rmtree(work / "synth", ignore_errors=True)
+    docs_root, truth, texts = planted.synth(ours_cli(), work / "minhash-base", work / "synth", scale=args.scale,
+                                            seed=args.seed, near=args.near_dup_rate, exact=args.exact_dup_rate,
+                                            shards=2 * args.processes)
+    n_docs, threshold = len(texts), args.minhash_threshold
     ours_out, peer_out = work / "minhash-ours", work / "minhash-datatrove"
     peer_cfg = work / "minhash-datatrove.json"
-    peer_cfg.write_text(json.dumps({"documents": str(docs_root), "output": str(peer_out), "tasks": args.processes,
-                                    "workers": args.processes, "n_grams": 5, "buckets": args.bands,
-                                    "hashes_per_bucket": args.rows}))
+    peer_cfg.write_text(json.dumps({"documents": str(docs_root), "glob": "*.jsonl.gz", "output": str(peer_out),
+                                    "tasks": args.processes, "workers": args.processes, "n_grams": 5,
+                                    "buckets": args.bands, "hashes_per_bucket": args.rows}))
     name = "minhash"
     ours = harness.Command(
         "dolma-tools dedupe --mode minhash",
-        [*ours_cli(), "dedupe", "--mode", "minhash", "--documents", str(docs_root / "*" / "*.jsonl.gz"),
-         "--destination", ours_out, "--name", name, "--shingle-size", 5, "--bands", args.bands, "--rows", args.rows,
+        [*ours_cli(), "dedupe", "--mode", "minhash", "--documents", str(docs_root / "*.jsonl.gz"),
+         "--destination", ours_out / "attributes", "--name", name, "--shingle-size", 5, "--bands", args.bands,
+         "--rows", args.rows, "--threshold", threshold, "--clusters", ours_out / "clusters.jsonl.gz",
          "--processes", args.processes, "--no-progress"],
-        collect=lambda: (float(n_docs), planted.ours_removed(read_jsonl(ours_out), f"{name}__minhash__")),
+        collect=lambda: (float(n_docs), planted.ours_clusters(read_jsonl(ours_out / "attributes"),
+                                                              read_jsonl(ours_out, "clusters.jsonl.gz"),
+                                                              f"{name}__minhash__")),
         before=clear(ours_out))
     theirs = harness.Command(
         "datatrove minhash", [PEER.python, SIDES / "datatrove_minhash.py", peer_cfg],
-        collect=lambda: (float(n_docs), planted.datatrove_removed(read_jsonl(peer_out / "removed"),
-                                                                  peer_out / "logs" / "stage4")),
+        collect=lambda: (float(n_docs), planted.datatrove_clusters(read_jsonl(peer_out / "removed"),
+                                                                   read_jsonl(peer_out / "kept"))),
         before=clear(peer_out))
     report: dict[str, Any] = {}
-    harness.log(f"   planted: {planted.describe(truth)}")
+    harness.log(f"   synth-corpus (scale {args.scale}, seed {args.seed}): {n_docs} documents, {planted.describe(truth)}")
+    harness.log(f"   rules differ, minhash: {MINHASH_DIFFERENCES}")
     return harness.compare(
         "vs_datatrove", ours, theirs, peer=PEER.label, unit="docs/s", rounds=args.rounds, goal=2.0,
         variant="minhash" + (", quick" if args.quick else ""), primary=primary,
-        work=(f"MinHash near-duplicates of {n_docs:,} documents ({len(truth)} planted copies), word 5-grams, "
-              f"{args.bands} bands x {args.rows} rows; {args.processes} processes; one command per round"),
-        check=planted.check(truth, n_docs, report),
+        work=(f"MinHash near-duplicates of {n_docs:,} documents (dolma-tools synth-corpus, {len(truth)} planted "
+              f"pairs), word 5-grams, {args.bands} bands x {args.rows} rows; {args.processes} processes; one command "
+              "per round, start-up included; clusters written"),
+        check=planted.check(truth, texts, threshold, report),
         peer_setting=(f"MinhashConfig(n_grams=5, num_buckets={args.bands}, hashes_per_bucket={args.rows}); its four "
                       f"stages on LocalPipelineExecutor (tasks {args.processes}/{args.bands}/1/{args.processes}, "
-                      f"workers {args.processes})"),
-        limits="datatrove tokenises every document with spaCy and writes/sorts/merges bucket files; ours hashes "
-               "whitespace shingles in NumPy and runs LSH in one process",
-        extra={"documents": n_docs, "planted": len(truth), "quality": report})
+                      f"workers {args.processes}), cluster ids saved"),
+        limits="datatrove tokenises every document with spaCy and starts four executors; ours hashes whitespace "
+               "shingles in NumPy",
+        extra={"documents": n_docs, "planted_pairs": len(truth), "quality": report,
+               "differences": MINHASH_DIFFERENCES})
 
 
 def main() -> list[harness.Result]:
@@ -337,8 +353,11 @@ def main() -> list[harness.Result]:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--bands", type=int, default=14, help="LSH bands (datatrove: num_buckets)")
     ap.add_argument("--rows", type=int, default=8, help="rows per band (datatrove: hashes_per_bucket)")
-    ap.add_argument("--plant-fraction", type=float, default=0.6,
-                    help="chance that a base document of >= 120 words gets a planted copy")
+    ap.add_argument("--scale", type=int, default=2, help="synth-corpus: output documents per input document")
+    ap.add_argument("--near-dup-rate", type=float, default=0.3, help="synth-corpus: share of near-duplicate copies")
+    ap.add_argument("--exact-dup-rate", type=float, default=0.05, help="synth-corpus: share of exact copies")
+    ap.add_argument("--minhash-threshold", type=float, default=0.8,
+                    help="ours: signature agreement that joins a candidate pair; also the Jaccard scored as right")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--work", default="/tmp/vs-datatrove-bench")

@@ -1,34 +1,28 @@
-"""Documents with planted near-duplicates and their truth key, for ``vs_datatrove.py``'s MinHash
-comparison, and the precision / recall of each side against that key.
+"""The documents of ``vs_datatrove.py`` and the MinHash quality of each side against a planted truth.
 
-The base is real documents of the shared corpus. For a seeded ``fraction`` of those with at least
-``MIN_WORDS`` words, a copy is written right after the original (same file, next line, so both
-tools keep the original: ours keeps the first in input order, datatrove the earlier (file, line) of a
-pair): an exact copy, or a copy with whitespace-delimited words replaced by made-up lower-case words
-(new to any tokeniser, unchanged by datatrove's normalisation) until the Jaccard similarity of the two
-documents' sets of word 5-grams (whitespace words, computed here, independently of either tool)
-lands near a target drawn uniformly from [0.3, 1). The key holds each copy's original and its true
-Jaccard.
+``corpus_slice`` cuts the shared corpus into the benchmark's inputs. For MinHash those go through
+``dolma-tools synth-corpus`` (its public CLI): the slice recombined ``scale`` times with exact and
+near-duplicate copies planted at stated Jaccard bands, and a key file (``truth.jsonl.gz``: ids ``a``,
+``b``, their true Jaccard over word 5-grams, ``kind``).
 
-Scoring (a copy counts as found when the side removed the copy): recall = planted copies with
-Jaccard >= ``POSITIVE`` removed / all of them; precision = those removed / (those + removed copies
-with Jaccard < ``NEGATIVE``); copies in between are reported per band, not scored. Removed documents
-outside the key (near-duplicates already in the shared corpus) are counted apart.
+Both sides are scored the same way, here, from what each wrote: every document's cluster, given as
+the kept document it belongs to (``kept_of``: removed id -> kept id; ours: ``--clusters``,
+datatrove: the cluster ids its stages 3 and 4 save and load). Recall: the planted pairs whose two
+documents ended in one cluster, per band of true Jaccard, and overall over the pairs at or above the
+threshold. Precision: each removed document against the document kept for it, right when their
+Jaccard over whitespace word 5-grams (computed here from the texts, by neither tool) reaches the
+threshold.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
-import random
-import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
-MIN_WORDS = 120
-POSITIVE, NEGATIVE = 0.8, 0.5
-BANDS = ((1.0, 1.01, "exact"), (0.9, 1.0, "0.9-1"), (0.8, 0.9, "0.8-0.9"), (0.7, 0.8, "0.7-0.8"),
-         (0.5, 0.7, "0.5-0.7"), (0.0, 0.5, "<0.5"))
-_TOKEN = re.compile(r"(\s+)")
+EDGES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
 def corpus_slice(corpus: Path, docs_per_file: int | None, max_files: int = 1, max_chars: int | None = None
@@ -58,121 +52,120 @@ def corpus_slice(corpus: Path, docs_per_file: int | None, max_files: int = 1, ma
     return out
 
 
-def shingle_set(text: str, n: int = 5) -> set[tuple[str, ...]]:
-    words = text.split()
-    return {tuple(words[i:i + n]) for i in range(max(len(words) - n + 1, 1))} if words else set()
-
-
 def jaccard(a: str, b: str, n: int = 5) -> float:
-    x, y = shingle_set(a, n), shingle_set(b, n)
+    """Jaccard similarity of the sets of whitespace word n-grams (a text shorter than n: one n-gram)."""
+    def grams(text: str) -> set[tuple[str, ...]]:
+        w = text.split()
+        return {tuple(w[i:i + n]) for i in range(max(len(w) - n + 1, 1))} if w else set()
+    x, y = grams(a), grams(b)
     return len(x & y) / len(x | y) if x | y else 1.0
 
 
-def _edited(text: str, target: float, rng: random.Random, n: int) -> str:
-    """``text`` with words replaced so that its 5-gram Jaccard with the original is near ``target``:
-    each isolated replacement removes about ``n`` shingles and adds ``n`` new ones."""
-    pieces = _TOKEN.split(text)
-    word_at = [i for i, p in enumerate(pieces) if p and not p.isspace()]
-    shingles = max(len(word_at) - n + 1, 1)
-    m = max(1, round(shingles * (1 - target) / (n * (1 + target))))
-    for i in rng.sample(word_at, min(m, len(word_at))):
-        pieces[i] = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(4, 9)))
-    return "".join(pieces)
+def synth(cli: list[str], inputs: Path, destination: Path, *, scale: int, seed: int, near: float, exact: float,
+          shards: int) -> tuple[Path, list[dict[str, Any]], dict[str, str]]:
+    """Run ``dolma-tools synth-corpus``; return its documents folder, the key's pairs and every text by id."""
+    n_in = sum(1 for p in inputs.rglob("*.jsonl.gz") for _ in gzip.open(p, "rt"))
+    per_shard = max(1, -(-n_in * scale // shards))
+    subprocess.run([*cli, "synth-corpus", "--documents", str(inputs), "--destination", str(destination),
+                    "--scale", str(scale), "--seed", str(seed), "--near-dup-rate", str(near), "--exact-dup-rate",
+                    str(exact), "--docs-per-shard", str(per_shard), "--no-progress"], check=True, capture_output=True)
+    docs = destination / "documents"
+    texts = {}
+    for path in sorted(docs.glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                obj = json.loads(line)
+                texts[obj["id"]] = obj["text"]
+    with gzip.open(destination / "truth.jsonl.gz", "rt", encoding="utf-8") as f:
+        truth = [json.loads(line) for line in f]
+    return docs, truth, texts
 
 
-def plant(base: dict[str, list[dict[str, Any]]], *, fraction: float, seed: int, shingle: int = 5
-          ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
-    """The files with planted copies inserted after their originals, and the truth key
-    ``{copy id: {"origin", "jaccard", "kind"}}`` (kind: exact or edited)."""
-    rng = random.Random(seed)
-    files: dict[str, list[dict[str, Any]]] = {}
-    truth: dict[str, dict[str, Any]] = {}
-    for rel, docs in base.items():
-        out = []
-        for doc in docs:
-            out.append(doc)
-            if len(doc["text"].split()) < MIN_WORDS or rng.random() >= fraction:
-                continue
-            exact = rng.random() < 0.2
-            text = doc["text"] if exact else _edited(doc["text"], rng.uniform(0.3, 1.0), rng, shingle)
-            copy = {**doc, "id": f"{doc['id']}~copy", "text": text}
-            truth[copy["id"]] = {"origin": doc["id"], "jaccard": 1.0 if exact else jaccard(doc["text"], text, shingle),
-                                 "kind": "exact" if exact else "edited"}
-            out.append(copy)
-        files[rel] = out
-    return files, truth
+def band(j: float) -> str:
+    if j >= 1.0:
+        return "1.0"
+    for lo, hi in zip(EDGES[:-1], EDGES[1:], strict=True):
+        if lo <= j < hi:
+            return f"{lo:.1f}-{hi:.1f}"
+    return f"<{EDGES[0]:.1f}"
 
 
-def band_of(j: float) -> str:
-    return next(name for lo, hi, name in BANDS if lo <= j < hi)
-
-
-def describe(truth: dict[str, dict[str, Any]]) -> str:
-    counts = {name: 0 for *_, name in BANDS}
-    for t in truth.values():
-        counts[band_of(t["jaccard"])] += 1
-    return f"{len(truth)} copies by true 5-gram Jaccard: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+def describe(truth: list[dict[str, Any]]) -> str:
+    counts: dict[str, int] = {}
+    for t in truth:
+        counts[band(t["jaccard"])] = counts.get(band(t["jaccard"]), 0) + 1
+    return (f"{len(truth)} planted pairs by true 5-gram Jaccard: "
+            + ", ".join(f"{k} {counts[k]}" for k in sorted(counts, key=lambda s: (s == "1.0", s))))
 
 
 # --------------------------------------------------------------------------------------------------
-# Each side's removals
+# Each side's clusters
 
 
-def ours_removed(rows: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
-    """From our attribute rows: every document id seen and those marked duplicate."""
-    ids = [r["id"] for r in rows]
-    removed = [r["id"] for r in rows if any(k.startswith(prefix) and v for k, v in (r.get("attributes") or {}).items())]
-    return {"documents": len(ids), "ids": sorted(ids), "removed": sorted(removed)}
+def ours_clusters(attr_rows: list[dict[str, Any]], cluster_rows: list[dict[str, Any]], prefix: str
+                  ) -> dict[str, Any]:
+    """From our attribute rows (every document, duplicates marked) and ``--clusters`` ({id, kept})."""
+    ids = [r["id"] for r in attr_rows]
+    marked = {r["id"] for r in attr_rows if any(k.startswith(prefix) and v for k, v in (r.get("attributes") or {}).items())}
+    kept_of = {r["id"]: r["kept"] for r in cluster_rows}
+    return {"documents": len(ids), "ids": sorted(ids), "marked": sorted(marked), "kept_of": kept_of}
 
 
-def datatrove_removed(rows: list[dict[str, Any]], stage4_logs: Path) -> dict[str, Any]:
-    """From datatrove's stage-4 exclusion writer and its stats: the removed ids and the documents read."""
-    stats = json.loads((stage4_logs / "stats.json").read_text())
-    total = next(s["stats"]["total"] for s in stats if "MinHash stage 4" in s["name"])
-    total = total["total"] if isinstance(total, dict) else total
-    return {"documents": int(total), "ids": None, "removed": sorted(r["id"] for r in rows)}
+def datatrove_clusters(removed_rows: list[dict[str, Any]], kept_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """From datatrove's stage 4 ({id, cluster} of the removed and of the kept documents): the kept
+    document of each removed one is the kept member of its cluster."""
+    kept_by_cluster = {r["cluster"]: r["id"] for r in kept_rows if r["cluster"] != -1}
+    ids = [r["id"] for r in removed_rows + kept_rows]
+    kept_of = {r["id"]: kept_by_cluster.get(r["cluster"], "?") for r in removed_rows}
+    return {"documents": len(ids), "ids": sorted(ids), "marked": sorted(kept_of), "kept_of": kept_of}
 
 
-def scores(removed: set[str], truth: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    per_band = {name: [0, 0] for *_, name in BANDS}
-    for cid, t in truth.items():
-        b = per_band[band_of(t["jaccard"])]
-        b[0] += cid in removed
+def scores(kept_of: dict[str, str], truth: list[dict[str, Any]], texts: dict[str, str], threshold: float
+           ) -> dict[str, Any]:
+    def root(x: str) -> str:
+        return kept_of.get(x, x)
+
+    found: dict[str, list[int]] = {}
+    for t in truth:
+        b = found.setdefault(band(t["jaccard"]), [0, 0])
+        b[0] += root(t["a"]) == root(t["b"])
         b[1] += 1
-    pos = [c for c, t in truth.items() if t["jaccard"] >= POSITIVE]
-    neg = [c for c, t in truth.items() if t["jaccard"] < NEGATIVE]
-    tp, fp = sum(c in removed for c in pos), sum(c in removed for c in neg)
-    return {"recall": tp / len(pos) if pos else None, "precision": tp / (tp + fp) if tp + fp else None,
-            "per_band_removed": {k: f"{v[0]}/{v[1]}" for k, v in per_band.items()},
-            "removed_outside_key": sum(1 for r in removed if r not in truth)}
+    above = [t for t in truth if t["jaccard"] >= threshold]
+    hits = sum(root(t["a"]) == root(t["b"]) for t in above)
+    right = sum(jaccard(texts[x], texts[k]) >= threshold for x, k in kept_of.items() if k in texts)
+    return {"recall": round(hits / len(above), 4) if above else None,
+            "precision": round(right / len(kept_of), 4) if kept_of else None,
+            "removed": len(kept_of),
+            "found_per_band": {k: f"{found[k][0]}/{found[k][1]}" for k in sorted(found, key=lambda s: (s == "1.0", s))}}
 
 
-def check(truth: dict[str, dict[str, Any]], n_docs: int, report: dict[str, Any]):  # noqa: ANN201
-    """Both sides read every document; ours marks each once; both removed every exact copy; precision and
-    recall go to ``report`` (and the note), not into the gate."""
-    exact = [c for c, t in truth.items() if t["kind"] == "exact"]
+def check(truth: list[dict[str, Any]], texts: dict[str, str], threshold: float, report: dict[str, Any]):  # noqa: ANN201
+    """Both sides account for every document exactly once, every removed document has a kept one, and
+    every exact planted pair ends in one cluster on both; precision and recall go to ``report`` (and
+    the note), not into the gate."""
+    exact = [t for t in truth if t["jaccard"] >= 1.0]
 
     def fmt(x: float | None) -> str:
         return "n/a" if x is None else f"{x:.3f}"
 
     def run(ours: dict[str, Any], theirs: dict[str, Any]) -> tuple[bool, str]:
-        if ours["documents"] != n_docs or len(set(ours["ids"])) != n_docs:
-            return False, f"ours marked {ours['documents']} rows ({len(set(ours['ids']))} ids) of {n_docs} documents"
-        if theirs["documents"] != n_docs:
-            return False, f"datatrove's filter stage read {theirs['documents']} of {n_docs} documents"
-        unknown = set(theirs["removed"]) - set(ours["ids"])
-        if unknown:
-            return False, f"datatrove removed ids that are not in the input: {sorted(unknown)[:3]}"
-        q = {name: scores(set(side["removed"]), truth) for name, side in (("ours", ours), ("datatrove", theirs))}
-        report.update(q, planted=len(truth), documents=n_docs)
-        note = "; ".join(f"{k}: precision {fmt(v['precision'])}, recall {fmt(v['recall'])} (Jaccard >= {POSITIVE}), "
-                         f"removed per band {v['per_band_removed']}, {v['removed_outside_key']} removed outside the key"
-                         for k, v in q.items())
-        missed = {k: [c for c in exact if c not in set(side["removed"])] for k, side in
-                  (("ours", ours), ("datatrove", theirs))}
+        for name, side in (("ours", ours), ("datatrove", theirs)):
+            if side["ids"] != sorted(texts):
+                return False, (f"{name} accounted for {side['documents']} rows ({len(set(side['ids']))} ids) of "
+                               f"{len(texts)} documents")
+            orphans = [x for x, k in side["kept_of"].items() if k not in texts or k in side["kept_of"]]
+            if orphans or set(side["marked"]) != set(side["kept_of"]):
+                return False, f"{name}: removed documents without a kept one, e.g. {orphans[:2]}"
+        q = {name: scores(side["kept_of"], truth, texts, threshold) for name, side in (("ours", ours),
+                                                                                       ("datatrove", theirs))}
+        report.update(q, planted_pairs=len(truth), documents=len(texts), threshold=threshold)
+        note = "; ".join(f"{k}: precision {fmt(v['precision'])}, recall {fmt(v['recall'])} (Jaccard >= {threshold:g}),"
+                         f" {v['removed']} removed, pairs found per band {v['found_per_band']}" for k, v in q.items())
+        missed = {name: sum(side["kept_of"].get(t["a"], t["a"]) != side["kept_of"].get(t["b"], t["b"]) for t in exact)
+                  for name, side in (("ours", ours), ("datatrove", theirs))}
         if any(missed.values()):
-            return False, (f"exact planted copies not removed: ours {len(missed['ours'])}, datatrove "
-                           f"{len(missed['datatrove'])} of {len(exact)}; " + note)
-        return True, f"{n_docs} documents read by both, all {len(exact)} exact copies removed by both; " + note
+            return False, (f"exact planted pairs not joined: ours {missed['ours']}, datatrove {missed['datatrove']} "
+                           f"of {len(exact)}; " + note)
+        return True, f"{len(texts)} documents accounted for by both, all {len(exact)} exact pairs joined by both; " + note
 
     return run
