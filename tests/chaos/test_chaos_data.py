@@ -1,12 +1,16 @@
-"""Kill the data commands of dolma-tools (tag, dedupe in every mode, tokens, mix, decontaminate) at named
-fault sites inside their writes and at seeded random moments, resume them, and require the output tree of
-an uninterrupted run, byte for byte, with no temporary file left behind (issue 22).
+"""Kill the data commands of dolma-tools (tag, dedupe in every mode, tokens, mix, decontaminate, and the
+pipeline composing them) at named fault sites inside their writes and at seeded random moments, resume
+them, and require the output tree of an uninterrupted run, byte for byte, with no temporary file left
+behind (issue 22).
 
 Each case runs on a small real slice of the shared corpus (``conftest.SLICE_PLAN``) with 2 processes
 where the command has them. Files compared loosely (``volatile``), and why: done-markers (``*.done.json``)
-record when a file finished and per-tagger seconds; ``summary.json`` files record seconds, speed and how
-many work units this run reused; decontaminate's ``report.json`` records whether this run built the eval
-index or found it. Everything else in them must match, and every other file must match byte for byte.
+record when a file finished and per-tagger seconds; ``summary.json`` files and the pipeline's step records
+record seconds, speed and how much of the work this run found done; decontaminate's ``report.json``
+records whether this run built the eval index or found it; the pipeline's token run key hashes the paths
+and times of files in its own work folder. Everything else in them must match, and every other file must
+match byte for byte (a file naming its own tree, as the pipeline's token metadata does, with that path
+written ``<root>``).
 
 Seeds are fixed per case and printed with every kill (``chaos seed=...``); the counts are in the
 dolma-tools README, section Faults."""
@@ -98,15 +102,15 @@ tokens: {{max_tokens_per_file: 100000}}
 
 
 @pytest.fixture(scope="module")
-def eval_documents(corpus_slice: Path, shared_data: Path) -> Path:
-    """Eight KJV chapters as eval documents: four the slice holds (lines 5-8), four it does not (and the
-    pipeline's config beside them)."""
+def case_inputs(corpus_slice: Path, shared_data: Path) -> Path:
+    """Beside the slice: eight KJV chapters as eval documents (four the slice holds, lines 5-8, four it
+    does not) for decontaminate, and the pipeline's config."""
     eval_dir = corpus_slice.parent / "eval"
     eval_dir.mkdir(exist_ok=True)
     books = shared_data / "corpus" / "books" / "books-0000.jsonl.zst"
     (eval_dir / "kjv.jsonl").write_text("".join(read_lines(books, 5, 4) + read_lines(books, 300, 4)))
     (corpus_slice.parent / "pipeline.yaml").write_text(PIPELINE_YAML.format(slice=corpus_slice))
-    return eval_dir
+    return corpus_slice.parent
 
 
 def _argv(case: Case, slice_dir: Path, dest: Path) -> list[str]:
@@ -114,7 +118,7 @@ def _argv(case: Case, slice_dir: Path, dest: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_killed_and_resumed_equals_uninterrupted(name: str, corpus_slice: Path, eval_documents: Path,
+def test_killed_and_resumed_equals_uninterrupted(name: str, corpus_slice: Path, case_inputs: Path,
                                                  reference_runs, tmp_path: Path) -> None:
     """Two interrupted runs, each into its own folder and ending with an uninterrupted resume: one
     through the fault sites in order (each resuming what the kills before it left), one through
