@@ -3,16 +3,19 @@
 1. The stream is copied once into ``tokens.be`` (big-endian ids, so byte order is token order and
    queries compare byte strings), and the first-token histogram is taken on the way.
 2. Suffixes are split into batches by their first token (first two for a token so frequent that its
-   suffixes alone would exceed the budget), batches being consecutive ranges of that key. Sorting
-   each batch (``sort.sort_suffixes``) and appending it gives the whole suffix array in order, written
-   batch by batch into ``sa.bin`` (uint32 positions while they fit, else uint64; little-endian).
+   suffixes alone would exceed the budget), batches being consecutive ranges of that key. Each batch
+   is sorted by its first few tokens (``sort.first_sort``) and written at its place in the suffix
+   array; then prefix doubling (``sort.refine``) sorts the groups still tied, a chunk of groups at a
+   time. The suffix array (``sa.bin``: uint32 positions while they fit, else uint64; little-endian)
+   and the rank array (a temporary file) are memory-mapped files, not memory.
 3. ``first.npy`` (where each first token's suffixes begin), ``documents.npy``/``documents.jsonl``
    (global document starts; id, source, raw file, line, shard, offset) and ``index.json`` last: an
    index is complete exactly when ``index.json`` exists.
 
-Peak memory is about ``budget`` plus a few chunk-sized buffers: a batch holds at most
-``budget // BYTES_PER_SUFFIX`` suffixes (a single two-token prefix more frequent than that is the one
-case that exceeds it, and is reported). The stream itself is only memory-mapped."""
+Memory: a batch or chunk holds at most ``budget // BYTES_PER_SUFFIX`` suffixes (a single two-token
+prefix, or a group of equal suffixes, larger than that is the one case that exceeds it, and is
+reported), plus 16 bytes per tied group; the stream, suffix and rank arrays are mapped file pages
+(resident while used, evictable), which the reported peak RSS includes."""
 
 from __future__ import annotations
 
@@ -26,14 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from dolma_tools.atomic import atomic_path, write_json_atomic, write_text_atomic
+from dolma_tools.atomic import atomic_path, temporary_name, write_json_atomic, write_text_atomic
 from dolma_tools.faults import fault_point
 from dolma_tools.index.corpus import TokenCorpus
-from dolma_tools.index.sort import sort_suffixes
+from dolma_tools.index.sort import first_sort, prefix_width, refine
 
 INDEX_FORMAT = "olmo-stack/token-index"
 INDEX_VERSION = 1
-BYTES_PER_SUFFIX = 64
+BYTES_PER_SUFFIX = 48
 CHUNK = 1 << 22  # tokens per streaming pass
 
 
@@ -42,15 +45,11 @@ class IndexConfig:
     """How to build: the memory budget for one batch of suffixes, and the dtype of Dolma shards that
     record none."""
 
-    memory_mb: int = 1024
+    memory_mb: float = 1024
     dtype: str | None = None
 
     def batch_suffixes(self) -> int:
-        return max(1, self.memory_mb * 2**20 // BYTES_PER_SUFFIX)
-
-    def row_tokens(self) -> int:
-        # wider rows sort slower than they save rounds beyond a few million ids (measured)
-        return max(1 << 12, min(self.memory_mb * 2**20 // 16, 1 << 22))
+        return max(1, int(self.memory_mb * 2**20) // BYTES_PER_SUFFIX)
 
 
 def _peak_rss_mb() -> float:
@@ -142,22 +141,43 @@ def build_index(paths: list[str | Path], destination: str | Path, config: IndexC
     units = _Units(text, first, budget)
     batches = units.batches(budget)
     sa_dtype = np.dtype("<u4") if n < 2**32 else np.dtype("<u8")
-    largest = 0
-    with atomic_path(dest / "sa.bin") as tmp, open(tmp, "wb") as f:
-        for k, (ulo, uhi) in enumerate(batches):
-            parts = []
-            for start, first_ids, next_ids in _pairs(text):
-                u = units.of(first_ids, next_ids)
-                parts.append(start + np.flatnonzero((u >= ulo) & (u < uhi)))
-            pos = np.concatenate(parts)
-            del parts
-            largest = max(largest, len(pos))
-            f.write(sort_suffixes(text, pos, config.row_tokens()).astype(sa_dtype).tobytes())
-            fault_point("index.batch_written")
-            say(f"batch {k + 1}/{len(batches)}: {len(pos):,} suffixes sorted "
-                f"({time.perf_counter() - t0:.1f}s, peak RSS {_peak_rss_mb():,.0f} MiB)")
-        if f.tell() != n * sa_dtype.itemsize:
-            raise RuntimeError(f"suffix array has {f.tell() // sa_dtype.itemsize} entries for {n} tokens")
+    largest, row, tied_parts = 0, 0, []
+    rank_path = temporary_name(dest / "rank.bin")
+    try:
+        with atomic_path(dest / "sa.bin") as tmp:
+            for path in (tmp, rank_path):
+                with open(path, "wb") as f:
+                    f.truncate(n * sa_dtype.itemsize)
+            sa = np.memmap(tmp, dtype=sa_dtype, mode="r+")
+            rank = np.memmap(rank_path, dtype=sa_dtype, mode="r+")
+            for k, (ulo, uhi) in enumerate(batches):
+                parts = []
+                for start, first_ids, next_ids in _pairs(text):
+                    u = units.of(first_ids, next_ids)
+                    parts.append(start + np.flatnonzero((u >= ulo) & (u < uhi)))
+                pos = np.concatenate(parts)
+                del parts
+                largest = max(largest, len(pos))
+                pos, start_of, tied = first_sort(text, pos)
+                sa[row:row + len(pos)] = pos
+                rank[pos] = row + start_of
+                tied_parts.append(tied + row)
+                row += len(pos)
+                say(f"batch {k + 1}/{len(batches)}: {len(pos):,} suffixes sorted by their first "
+                    f"{prefix_width(text.dtype)} tokens ({time.perf_counter() - t0:.1f}s)")
+                del pos, start_of
+            if row != n:
+                raise RuntimeError(f"suffix array has {row} entries for {n} tokens")
+            tied = np.concatenate(tied_parts)
+            del tied_parts
+            say(f"doubling: {len(tied):,} groups ({int((tied[:, 1] - tied[:, 0]).sum()):,} suffixes) tied")
+            refine(sa, rank, tied, prefix_width(text.dtype), budget, say)
+            sa.flush()
+            fault_point("index.sorted")
+            del sa, rank
+    finally:
+        rank_path.unlink(missing_ok=True)
+    say(f"sorted {n:,} suffixes in {time.perf_counter() - t0:.1f}s, peak RSS {_peak_rss_mb():,.0f} MiB")
     with atomic_path(dest / "first.npy") as tmp, open(tmp, "wb") as f:
         np.save(f, np.concatenate([[0], np.cumsum(first)]).astype(np.int64))
     starts, docs = corpus.document_table()

@@ -1,104 +1,110 @@
-"""Sorting one batch of suffixes of a token stream, by multikey refinement.
+"""Suffix sorting out of core: a first sort by packed token prefixes, batch by batch, then prefix
+doubling (Larsson and Sadakane) on the suffixes still tied, group chunk by group chunk.
 
-Suffixes compare token by token; a suffix that ends compares below every longer one (the order of the
-big-endian bytes of the ids, which the queries binary-search). Keys are ``id + 1`` with 0 past the
-end, so two different suffixes never have equal keys once either has ended.
+Suffixes compare token by token; a suffix that ends compares below every longer one (the order of
+the big-endian bytes of the ids, which the queries binary-search). Prefix keys are ``id + 1`` with 0
+past the end, so suffixes whose keys tie are equal over the whole key and none of them has ended.
 
-Round 1 sorts the whole batch by a ``uint64`` key packing its first tokens (3 ids of 17 bits for
-uint16 streams, 1 for uint32). Each later round re-sorts only the suffixes still tied, within their
-groups, by the tokens that follow. While very many suffixes are tied the key stays one ``uint64``;
-once rows of twice that width fit the row budget, the window doubles each round (as far as the budget
-allows) and rows of ids are compared as byte strings, so a long repeat (a duplicated document) costs
-O(log L) rounds, not L/3.
-
-Memory: about 64 bytes per suffix of the batch (positions, keys, sort permutations, one gathered
-column), plus about 16 bytes per id gathered for rows (``max_row_tokens`` of them at most)."""
+Doubling keeps two arrays on disk, memory-mapped: the suffix array and ``rank`` (per position, the
+suffix-array row where its group of suffixes equal so far begins). A group equal over its first ``h``
+tokens is re-sorted by the rank of the suffix ``h`` tokens later, which orders it over ``2h`` tokens;
+so a repeat of length L costs log2(L) passes, each touching only the suffixes still tied. Ranks are
+updated in place while a pass runs, which only ever makes a key finer, never wrong (as in Larsson and
+Sadakane). Memory: the chunk being sorted (``budget`` suffixes, about 48 bytes each) and the list of
+tied groups (16 bytes a group); the arrays themselves are file pages the kernel may evict."""
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
 
-#: the default for the most ids gathered at once for row comparisons
-MAX_ROW_TOKENS = 1 << 22
+import numpy as np
 
 
 def key_bits(dtype: np.dtype) -> int:
     return np.dtype(dtype).itemsize * 8 + 1
 
 
-def _column(text: np.ndarray, pos: np.ndarray, off: int) -> np.ndarray:
-    """``text[pos + off] + 1``, 0 past the end, as uint64."""
-    idx = pos + off
-    past = idx >= len(text)
-    np.minimum(idx, len(text) - 1, out=idx)
-    col = text[idx].astype(np.uint64)
-    col += 1
-    col[past] = 0
-    return col
-
-
-def packed_keys(text: np.ndarray, pos: np.ndarray, off: int, width: int) -> np.ndarray:
-    bits = np.uint64(key_bits(text.dtype))
+def packed_keys(text: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """The first ``64 // key_bits`` ids (+1, 0 past the end) of each suffix, packed into a uint64."""
+    bits = key_bits(text.dtype)
     key = np.zeros(len(pos), dtype=np.uint64)
-    for j in range(width):
-        key <<= bits
-        key |= _column(text, pos, off + j)
+    for j in range(64 // bits):
+        idx = pos + j
+        past = idx >= len(text)
+        np.minimum(idx, len(text) - 1, out=idx)
+        col = text[idx].astype(np.uint64)
+        col += np.uint64(1)
+        col[past] = 0
+        key <<= np.uint64(bits)
+        key |= col
     return key
 
 
-def row_keys(text: np.ndarray, pos: np.ndarray, off: int, width: int) -> np.ndarray:
-    """Each suffix's ids ``[off, off + width)`` (+1, 0 past the end) as one byte string."""
-    idx = pos[:, None] + (off + np.arange(width, dtype=np.int64))[None, :]
-    past = idx >= len(text)
-    np.minimum(idx, len(text) - 1, out=idx)
-    rows = text[idx].astype(">u4")
-    rows += 1
-    rows[past] = 0
-    return np.ascontiguousarray(rows).view(f"S{4 * width}").ravel()
+def prefix_width(dtype: np.dtype) -> int:
+    return 64 // key_bits(dtype)
 
 
-def _ties(gid: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Of a sequence sorted by (group, key): which elements still tie with a neighbour, and a group
-    number for each of them (equal numbers: equal so far)."""
-    eq = (gid[1:] == gid[:-1]) & (key[1:] == key[:-1])
-    tied = np.zeros(len(key), dtype=bool)
-    tied[1:] |= eq
-    tied[:-1] |= eq
-    starts = np.ones(len(key), dtype=bool)
-    starts[1:] = ~eq
-    new_gid = np.cumsum(starts) - 1
-    return np.flatnonzero(tied), new_gid[tied]
+def _groups(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Of a sorted key array: each element's group start (index of the first equal key), and the
+    ``(start, end)`` of every group of two or more."""
+    new = np.ones(len(key), dtype=bool)
+    new[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(key))
+    start_of = np.repeat(starts, ends - starts)
+    tied = ends - starts > 1
+    return start_of, np.stack([starts[tied], ends[tied]], axis=1)
 
 
-def sort_suffixes(text: np.ndarray, positions: np.ndarray, max_row_tokens: int = MAX_ROW_TOKENS) -> np.ndarray:
-    """``positions`` (int64) ordered by their suffixes of ``text``; ``max_row_tokens``: the most ids
-    gathered at once for row comparisons (about 16 bytes each while gathering)."""
-    pos = np.asarray(positions, dtype=np.int64)
-    if len(pos) <= 1:
-        return pos.copy()
-    per_key = 64 // key_bits(text.dtype)
-    key = packed_keys(text, pos, 0, per_key)
+def first_sort(text: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A batch of suffixes sorted by their packed prefixes: ``(positions, group start of each (batch
+    rows), tied groups (batch rows))``."""
+    key = packed_keys(text, pos)
     order = np.argsort(key, kind="stable")
-    pos = pos[order]
     key = key[order]
-    del order
-    sel, gid = _ties(np.zeros(len(pos), dtype=np.int64), key)
-    del key
-    off, width = per_key, per_key
-    while len(sel):
-        sub = pos[sel]
-        if len(sel) * 2 * per_key > max_row_tokens:
-            width = per_key
-            k = packed_keys(text, sub, off, width)
-        else:
-            width = max(per_key, min(2 * width, max_row_tokens // len(sel)))
-            k = row_keys(text, sub, off, width)
-        # gid is non-decreasing, so a stable sort by key then by group keeps each group in its slots
-        o = np.argsort(k, kind="stable")
-        o = o[np.argsort(gid[o], kind="stable")]
-        pos[sel] = sub[o]
-        k = k[o]
-        inner, gid = _ties(gid, k)
-        sel = sel[inner]
-        off += width
-    return pos
+    start_of, tied = _groups(key)
+    return pos[order], start_of, tied
+
+
+def refine(sa: np.ndarray, rank: np.ndarray, tied: np.ndarray, h: int, budget: int,
+           say: Callable[[str], None] | None = None) -> None:
+    """Sort the tied groups (``(start, end)`` rows of ``sa``, equal over ``h`` tokens) completely,
+    updating ``sa`` and ``rank`` (both memory-mapped, writable) in place."""
+    n = len(rank)
+    wide = n >= 2**31
+    while len(tied):
+        sizes = tied[:, 1] - tied[:, 0]
+        cum = np.cumsum(sizes)
+        nxt: list[np.ndarray] = []
+        lo = 0
+        while lo < len(tied):
+            hi = max(int(np.searchsorted(cum, (cum[lo - 1] if lo else 0) + budget, side="right")), lo + 1)
+            g_start, g_size = tied[lo:hi, 0], sizes[lo:hi]
+            total = int(g_size.sum())
+            first = np.cumsum(g_size) - g_size
+            rows = np.arange(total, dtype=np.int64) + np.repeat(g_start - first, g_size)
+            gid = np.repeat(np.arange(hi - lo, dtype=np.int64), g_size)
+            pos = sa[rows].astype(np.int64)
+            after = pos + h
+            key = np.full(total, -1, dtype=np.int64)  # a suffix that ends here sorts first
+            inside = after < n
+            key[inside] = rank[after[inside]]
+            if wide:
+                order = np.lexsort((key, gid))
+            else:
+                order = np.argsort((gid.astype(np.uint64) << np.uint64(32)) | (key + 1).astype(np.uint64))
+            pos, key, gid = pos[order], key[order], gid[order]
+            sa[rows] = pos
+            new = np.ones(total, dtype=bool)
+            new[1:] = (key[1:] != key[:-1]) | (gid[1:] != gid[:-1])
+            starts = np.flatnonzero(new)
+            ends = np.append(starts[1:], total)
+            rank[pos] = np.repeat(rows[starts], ends - starts)
+            still = ends - starts > 1
+            nxt.append(np.stack([rows[starts[still]], rows[starts[still]] + (ends - starts)[still]], axis=1))
+            lo = hi
+        tied = np.concatenate(nxt) if nxt else np.zeros((0, 2), dtype=np.int64)
+        h *= 2
+        if say:
+            say(f"  doubling: {len(tied):,} groups ({int((tied[:, 1] - tied[:, 0]).sum()):,} suffixes) "
+                f"still tied over {h} tokens")
