@@ -6,7 +6,8 @@ numpy and infini-gram only).
 byte offset) and runs its step 2, ``infini_gram.indexing.build_sa`` (its Rust ``make-part``, ``merge``,
 ``concat``) with ``cpus`` processes and ``mem`` GiB, into ``<work>/index`` (removed first). Step 1's
 tokenization is not run: the ids come from our shards, so both sides index the same ids. count: a
-round is ``InfiniGramEngine.count`` per query. locate: ``find`` then ``get_docs_by_ranks_2`` (the
+round is ``InfiniGramEngine.count`` per query (index memory-mapped, its default; ``load_to_ram``: read
+into memory first). locate: ``find`` then ``get_docs_by_ranks_2`` (the
 matched tokens of every occurrence, no context) for each query counted at most ``max_locate`` times.
 """
 
@@ -56,7 +57,8 @@ def setup(config: dict[str, Any]):
             del engine
             return {"units": n, "output": {"tokens": n, "counts": counts}}
         return build
-    engine = InfiniGramEngine(index_dir=str(index_dir), eos_token_id=eos, version=4, token_dtype="u16")
+    engine = InfiniGramEngine(index_dir=str(index_dir), eos_token_id=eos, version=4, token_dtype="u16",
+                              load_to_ram=bool(config.get("load_to_ram", False)))
     if config["mode"] == "count":
         def count() -> dict[str, Any]:
             out = []
