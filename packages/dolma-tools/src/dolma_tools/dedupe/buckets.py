@@ -6,9 +6,10 @@ Per input file ``f`` the signature stage writes, under ``work/sig``:
 - ``fNNNNNN.keys.npy`` (``bands x docs`` uint64) and ``fNNNNNN.docs.npy`` (uint32 local indices): each
   band's bucket key (a 64-bit hash of the band's ``rows`` signature values) per document, sorted by
   key within the band: one sorted run per band and file;
-- ``fNNNNNN.sig.npy``: the signatures (``docs x bands*rows`` uint32);
-- ``fNNNNNN.shingles.npy`` + ``fNNNNNN.offsets.npy``: each document's sorted distinct 32-bit shingle
-  hashes, concatenated, for the exact Jaccard of candidate pairs;
+- ``fNNNNNN.sig.u32``: the signatures (``docs x bands*rows`` raw little-endian uint32);
+- ``fNNNNNN.shingles.u32`` + ``fNNNNNN.offsets.npy``: each document's sorted distinct 32-bit shingle
+  hashes, concatenated (raw uint32), for the exact Jaccard of candidate pairs. These two are read
+  by seek and read, never mapped: mapped pages would count in the process's resident memory;
 - ``fNNNNNN.ids.json``: ``[[id, length], ...]`` for the filter stage, which then never re-reads text.
 
 The bucket stage merges one band's runs one key range at a time (each range holds at most
@@ -22,6 +23,7 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +39,11 @@ def save_array(path: Path, arr: np.ndarray) -> None:
         np.save(f, arr)
 
 
+def save_raw(path: Path, arr: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        arr.tofile(tmp)
+
+
 def write_file_outputs(work: Path, file_index: int, ids_lengths: list[list], sigs: np.ndarray,
                        shingles: list[np.ndarray], bands: int, rows: int) -> None:
     base = stem(work, file_index)
@@ -49,11 +56,10 @@ def write_file_outputs(work: Path, file_index: int, ids_lengths: list[list], sig
         np.zeros((bands, 0), dtype=np.int64)
     save_array(Path(f"{base}.keys.npy"), np.take_along_axis(keys, order, axis=1))
     save_array(Path(f"{base}.docs.npy"), local[order])
-    save_array(Path(f"{base}.sig.npy"), sigs)
+    save_raw(Path(f"{base}.sig.u32"), sigs.astype("<u4"))
     offsets = np.zeros(n + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(s) for s in shingles])
-    save_array(Path(f"{base}.shingles.npy"),
-               np.concatenate(shingles).astype(np.uint32) if n else np.zeros(0, dtype=np.uint32))
+    save_raw(Path(f"{base}.shingles.u32"), np.concatenate(shingles).astype("<u4") if n else np.zeros(0, dtype="<u4"))
     save_array(Path(f"{base}.offsets.npy"), offsets)
     write_json_atomic(Path(f"{base}.ids.json"), ids_lengths, ensure_ascii=False)
 
@@ -124,28 +130,43 @@ def band_edges(work: Path, band: int, file_offsets: list[int], merge_records: in
 
 @dataclass
 class SignatureStore:
-    """Random access to the signature stage's per-document outputs by global index (files mapped
-    lazily, a bounded number at a time)."""
+    """Random access to the signature stage's per-document outputs by global index: offsets loaded
+    and files opened lazily, a bounded number at a time; rows read with seek and read."""
 
     work: Path
     file_offsets: list[int]
+    signature_size: int = 0
     open_files: int = 64
 
     def __post_init__(self) -> None:
-        self._maps: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+        self._open: OrderedDict[tuple[int, str], Any] = OrderedDict()
         self._bounds = np.asarray(self.file_offsets, dtype=np.int64)
 
-    def _map(self, f: int, kind: str) -> np.ndarray:
+    def _cached(self, f: int, kind: str) -> Any:
         key = (f, kind)
-        arr = self._maps.get(key)
-        if arr is None:
-            arr = np.load(f"{stem(self.work, f)}.{kind}.npy", mmap_mode="r")
-            self._maps[key] = arr
-            if len(self._maps) > self.open_files:
-                self._maps.popitem(last=False)
+        obj = self._open.get(key)
+        if obj is None:
+            base = stem(self.work, f)
+            obj = np.load(f"{base}.offsets.npy") if kind == "offsets" else open(f"{base}.{kind}.u32", "rb")  # noqa: SIM115
+            self._open[key] = obj
+            if len(self._open) > self.open_files:
+                _, old = self._open.popitem(last=False)
+                if not isinstance(old, np.ndarray):
+                    old.close()
         else:
-            self._maps.move_to_end(key)
-        return arr
+            self._open.move_to_end(key)
+        return obj
+
+    def _read(self, f: int, kind: str, start: int, count: int) -> np.ndarray:
+        fh = self._cached(f, kind)
+        fh.seek(4 * start)
+        return np.fromfile(fh, dtype="<u4", count=count)
+
+    def close(self) -> None:
+        for obj in self._open.values():
+            if not isinstance(obj, np.ndarray):
+                obj.close()
+        self._open.clear()
 
     def locate(self, i: int) -> tuple[int, int]:
         f = int(np.searchsorted(self._bounds, i, side="right")) - 1
@@ -153,12 +174,12 @@ class SignatureStore:
 
     def shingles(self, i: int) -> np.ndarray:
         f, k = self.locate(i)
-        off = self._map(f, "offsets")
-        return np.asarray(self._map(f, "shingles")[off[k]:off[k + 1]])
+        off = self._cached(f, "offsets")
+        return self._read(f, "shingles", int(off[k]), int(off[k + 1] - off[k]))
 
     def signature(self, i: int) -> np.ndarray:
         f, k = self.locate(i)
-        return np.asarray(self._map(f, "sig")[k])
+        return self._read(f, "sig", k * self.signature_size, self.signature_size)
 
     def jaccard(self, i: int, j: int) -> float:
         x, y = self.shingles(i), self.shingles(j)

@@ -213,6 +213,7 @@ def minhash_dedupe(inputs: str | Path | Iterable[str | Path], config: MinHashCon
         parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="minhash-", dir=parent))
     timings: dict[str, float] = {}
+    store: SignatureStore | None = None
     try:
         tick = time.perf_counter()
         tasks = [_SigTask(p, f, work, config) for f, (p, _) in enumerate(with_base)]
@@ -226,7 +227,7 @@ def minhash_dedupe(inputs: str | Path | Iterable[str | Path], config: MinHashCon
         edge_files = list(ordered_map(_bucket_stage, band_tasks, config.processes))
         timings["buckets"] = time.perf_counter() - tick
         tick = time.perf_counter()
-        store = SignatureStore(work, offsets)
+        store = SignatureStore(work, offsets, signature_size=config.bands * config.rows)
         uf, cstats = _cluster_stage(edge_files, n, store, config)
         roots = uf.roots()
         timings["clusters"] = time.perf_counter() - tick
@@ -259,6 +260,8 @@ def minhash_dedupe(inputs: str | Path | Iterable[str | Path], config: MinHashCon
 
             summary["quality"] = evaluate(truth, store, offsets, roots, threshold=config.threshold)
     finally:
+        if store is not None:
+            store.close()
         if not config.keep_work:
             shutil.rmtree(work, ignore_errors=True)
     summary["work_dir"] = str(work) if config.keep_work else None
