@@ -18,6 +18,7 @@ import torch
 
 from olmo_core.checkpoint.manager import CheckpointManager, latest_checkpoint
 from olmo_core.checkpoint.model_io import read_model_config
+from olmo_core.checkpoint.rng import seed_all
 from olmo_core.distributed.utils import barrier, get_rank, get_world_size, init_distributed, is_main_process
 from olmo_core.fileio import write_json_atomic
 from olmo_core.interfaces import CHECKPOINT_FORMAT_NAME
@@ -109,7 +110,7 @@ def _shared_reference(model: torch.nn.Module, data: TokenizedData, cfg: Instruct
 
 def run(cfg: InstructRunConfig) -> dict[str, Any]:
     device = init_distributed()
-    torch.manual_seed(cfg.trainer.seed)
+    seed_all(cfg.trainer.seed)  # Python's and NumPy's too: a checkpoint's RNG files are the same for every run
     main = is_main_process()
     log = print if main else (lambda *a, **k: None)
     tokenizer = load_tokenizer(cfg.data.tokenizer)
