@@ -111,10 +111,14 @@ def test_maximal_spans_equal_brute_force_longest_matches(built) -> None:  # type
     # 25 tokens of one place, 3 random ids, 30 tokens of another: spans meet at the junk
     query = np.concatenate([stream[a:a + 25], rng.integers(0, 50_000, 3), stream[b:b + 30]])
     longest = []
-    for i in range(len(query)):
-        m = 0
-        while i + m < len(query) and len(_brute_positions(stream, query[i:i + m + 1])):
+    for i in range(len(query)):  # narrow the positions matching query[i:] one token at a time
+        cand, m = np.flatnonzero(stream == query[i]), 0
+        while len(cand):
             m += 1
+            if i + m == len(query):
+                break
+            cand = cand[cand + m < len(stream)]
+            cand = cand[stream[cand + m] == query[i + m]]
         longest.append(m)
     want = []
     reach = 0
@@ -135,3 +139,32 @@ def test_cli_counts_text_and_names_a_missing_index(built, capsys) -> None:  # ty
     assert json.loads(capsys.readouterr().out)["count"] == len(_brute_positions(stream, np.array(ids)))
     assert main(["index", "count", "--index", str(path / "nope"), "--ids", "1"]) == 2
     assert "not a finished token index" in capsys.readouterr().err
+
+
+def test_uint32_shards_with_long_repeats(tmp_path: Path) -> None:
+    """A vocabulary over 65,536 ids (uint32 shards, one id per sort key) with documents repeated whole:
+    counts of ids above 65,535 and of n-grams inside the repeats equal brute force."""
+    from dolma_tools.tokens.tokenizer import TokenizerSpec
+    from dolma_tools.tokens.writer import TokenShardWriter
+
+    spec = TokenizerSpec(tokenizer=None, name="synthetic", sha256="0" * 64, eos_id=99_999, pad_id=1,
+                         vocab_size=100_000)
+    rng = np.random.default_rng(3)
+    docs = [(rng.zipf(1.3, int(rng.integers(50, 400))) % 99_000 + 65_000 * (k % 2)).astype(np.int64) % 99_999
+            for k in range(60)]
+    docs += [docs[4], docs[4], docs[9]]  # whole documents repeated: long ties the doubling must break
+    writer = TokenShardWriter(tmp_path / "tokens", spec, max_tokens=5_000)
+    for k, d in enumerate(docs):
+        writer.add(d, f"doc-{k}", "synthetic", "synthetic.jsonl")
+    writer.flush()
+    summary = build_index([tmp_path / "tokens"], tmp_path / "index", IndexConfig(memory_mb=0.05))
+    stream = np.concatenate([np.append(d, 99_999) for d in docs])
+    assert summary["dtype"] == "uint32" and summary["num_tokens"] == len(stream) and summary["batches"] > 1
+    with TokenIndex(tmp_path / "index") as index:
+        for n in (1, 2, 5, 40, 300):
+            for p in rng.integers(0, len(stream) - n, 15).tolist() + [int(np.flatnonzero(stream > 65_535)[0])]:
+                q = stream[p:p + n]
+                assert index.locate(q, None) and [o.position for o in index.locate(q)] == \
+                    _brute_positions(stream, q).tolist()
+        for q in (docs[4], docs[9], np.array([99_998] * 3)):
+            assert index.count(q) == len(_brute_positions(stream, q)) >= (2 if len(q) > 3 else 0)
