@@ -7,16 +7,30 @@ import argparse
 import json
 import sys
 
+INDEX_EPILOG = """examples:
+  olmo-stack index runs/demo                  # the shards pretraining read, in its order; reused while unchanged
+  olmo-stack index runs/demo --memory-mb 256 --force
+"""
+TRACE_EPILOG = """examples:
+  olmo-stack trace-text runs/demo "In the beginning God created the heaven and the earth."
+  olmo-stack trace-text runs/demo --prompt "And God said" --max-new-tokens 32 --min-len 6
+  olmo-stack trace-text runs/demo "..." --json > trace.json
+Each span: its count in the training tokens, up to --max-occurrences documents (id, source, document
+file and line, token shard and offset) and the steps whose batches held it (see trace --step N).
+"""
+
 
 def add_index_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("index", help="build a suffix-array index over a run's pretraining tokens (<run>/index)")
+    p = sub.add_parser("index", help="build a suffix-array index over a run's pretraining tokens (<run>/index)",
+                       epilog=INDEX_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", help="run folder, e.g. runs/demo")
     p.add_argument("--memory-mb", type=int, default=1024, help="memory budget for one batch of suffixes")
     p.add_argument("--force", action="store_true", help="rebuild even if the index is current")
 
 
 def add_trace_text_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("trace-text", help="find the spans of a text (or a generation) in the run's training data")
+    p = sub.add_parser("trace-text", help="find the spans of a text (or a generation) in the run's training data",
+                       epilog=TRACE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", help="run folder with an index (olmo-stack index RUN)")
     p.add_argument("text", nargs="?", help="the text to trace")
     p.add_argument("--prompt", help="generate from this prompt with the run's model, then trace the output")
