@@ -148,6 +148,19 @@ def test_text_absent_from_the_data_gives_no_span(run: dict) -> None:
     assert short and all(s["count"] == _brute_count(run["stream"], ids[s["start"]:s["end"]]) for s in short)
 
 
+def test_a_stale_index_is_refused(run: dict, capsys: pytest.CaptureFixture) -> None:
+    import os
+
+    shard = sorted((run["root"] / "tokens" / "tokens").glob("*.npy"))[0]
+    st = shard.stat()
+    os.utime(shard, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    try:
+        assert main(["trace-text", str(run["root"]), "some text"]) == 2
+        assert "changed since it was built" in capsys.readouterr().err
+    finally:
+        os.utime(shard, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
 def test_a_run_without_index_is_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "pretrain").mkdir()
     assert main(["trace-text", str(tmp_path), "some text"]) == 2

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from olmo_stack.tracing.run_index import index_dir, pretrain_dir
+from olmo_stack.tracing.run_index import index_dir, index_is_current, pretrain_dir
 from olmo_stack.tracing.steps import StepMap
 
 
@@ -101,6 +101,9 @@ def trace_text(run: str | Path, text: str | None = None, *, prompt: str | None =
     meta_path = index_dir(run) / "index.json"
     if not meta_path.is_file():
         raise FileNotFoundError(f"{index_dir(run)}: no index; run `olmo-stack index {run}` first")
+    if not index_is_current(run):  # positions would point into other tokens than training read
+        raise ValueError(f"{index_dir(run)}: the run's token shards changed since it was built; "
+                         f"run `olmo-stack index {run}` again")
     tok = run_tokenizer(json.loads(meta_path.read_text()).get("tokenizer"))
     ids = generate(run, prompt, max_new_tokens) if prompt is not None else encode(tok, text or "")
     return trace_ids(run, ids, min_len=min_len, max_occurrences=max_occurrences, tokenizer=tok, prompt=prompt)
