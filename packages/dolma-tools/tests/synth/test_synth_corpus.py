@@ -5,14 +5,17 @@ written texts (near copies inside their target band, exact copies identical)."""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from dolma_tools.cli import main
 from dolma_tools.interfaces import Document
 from dolma_tools.synth import SynthConfig, synth_corpus
+from dolma_tools.synth.pool import units
 
 SHARED = Path(__file__).resolve().parents[5] / "shared" / "data"
 SLICE = SHARED / "corpus" / "kernel_docs" / "kernel_docs-0000.jsonl.zst"  # 867 documents
@@ -86,3 +89,13 @@ def test_documents_and_key_file_hold_the_true_jaccard(synth: tuple[Path, dict]) 
 def test_bad_scale_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["synth-corpus", "--scale", "0", "--documents", str(SLICE), "--destination", str(tmp_path)]) == 2
     assert "scale must be > 0" in capsys.readouterr().err
+
+
+def test_long_paragraphs_are_cut_at_line_and_sentence_ends() -> None:
+    with open(SHARED / "corpus" / "books" / "books-0000.jsonl.zst", "rb") as f:
+        chapter = json.loads(io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(f)).readline())["text"]
+    body = max(chapter.split("\n\n"), key=len)  # a chapter is its title and one long paragraph
+    pieces = units(body, 300)
+    assert len(pieces) >= 3 and all(len(p) <= 300 or "." not in p[:-1] for p in pieces)
+    assert " ".join(pieces).split() == body.split()  # nothing lost, nothing added
+    assert units("short", 300) == ["short"]

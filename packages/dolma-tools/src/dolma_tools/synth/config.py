@@ -27,6 +27,8 @@ class SynthConfig:
     min_words: int = 100
     #: a copy is written up to this many documents after its original (so pairs cross shards)
     max_delay: int = 3000
+    #: longer paragraphs are cut at line or sentence ends into units of at most this many characters
+    max_unit_chars: int = 1000
     docs_per_shard: int = 2000
     compresslevel: int = 1
 

@@ -85,7 +85,7 @@ def synth_corpus(documents: str | Path | Iterable[str | Path], destination: str 
     cfg = config or SynthConfig()
     t0 = time.perf_counter()
     dest = Path(destination)
-    pool = ParagraphPool(documents, seed=cfg.seed)
+    pool = ParagraphPool(documents, seed=cfg.seed, max_unit_chars=cfg.max_unit_chars)
     rng = np.random.default_rng(cfg.seed)
     total = max(1, round(cfg.scale * pool.input_documents))
     weights = np.asarray(cfg.copies_weights, dtype=float) / sum(cfg.copies_weights)

@@ -1,8 +1,13 @@
 """The paragraphs of the input sample, per source, packed into one byte string each (with offsets):
-what every output document is recombined from. Memory is the input's size, whatever the scale."""
+what every output document is recombined from. Memory is the input's size, whatever the scale.
+
+A paragraph longer than ``max_unit_chars`` is cut into pieces at line ends or sentence ends: a source
+whose documents are one long paragraph (a Bible chapter) would otherwise give few, large units, and
+two output documents drawing the same one would be accidental near-duplicates missing from the key."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +26,28 @@ class Template:
     created: str | None
 
 
+_CUT = re.compile(r"(?<=\n)|(?<=[.!?;:] )")
+
+
+def units(paragraph: str, max_chars: int) -> list[str]:
+    """``paragraph`` itself, or its pieces of at most ``max_chars`` (a longer line or sentence stays whole)."""
+    if len(paragraph) <= max_chars:
+        return [paragraph]
+    out: list[str] = []
+    cur = ""
+    for piece in _CUT.split(paragraph):
+        if cur and len(cur) + len(piece) > max_chars:
+            out.append(cur.rstrip())
+            cur = ""
+        cur += piece
+    if cur.strip():
+        out.append(cur.rstrip())
+    return [u for u in out if u.strip()]
+
+
 class ParagraphPool:
     def __init__(self, inputs: str | Path | Iterable[str | Path], *, vocabulary_size: int = 50_000,
-                 seed: int = 0) -> None:
+                 seed: int = 0, max_unit_chars: int = 1000) -> None:
         files = expand_inputs(inputs)
         if not files:
             raise FileNotFoundError(f"no document files in {inputs!r}")
@@ -35,7 +59,7 @@ class ParagraphPool:
         self.input_chars = 0
         for path in files:
             for _, doc in iter_documents(path):
-                paras = [p for p in doc.text.split("\n\n") if p.strip()]
+                paras = [u for p in doc.text.split("\n\n") if p.strip() for u in units(p, max_unit_chars)]
                 self.input_documents += 1
                 self.input_chars += len(doc.text)
                 if not paras:
