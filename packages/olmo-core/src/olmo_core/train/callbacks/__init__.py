@@ -5,6 +5,7 @@ from olmo_core.train.callbacks import (  # noqa: F401  (imported to register)
     console,
     evaluator,
     gc,
+    hub_revisions,
     memory,
     metrics_jsonl,
     plot,
