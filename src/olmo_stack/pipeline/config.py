@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from olmo_core.config.load import run_preset
 from olmo_core.config.schema import RunConfig
+from olmo_stack.energy import EnergyConfig
 from open_instruct.train.config import InstructRunConfig
 from open_instruct.train.presets import RUN_PRESETS
 
@@ -103,6 +105,8 @@ class StackConfig:
     pretrain: PretrainConfig = field(default_factory=_demo_pretrain)
     eval: EvalConfig = field(default_factory=EvalConfig)
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
+    #: each stage's energy and CO2eq (PUE, grid intensity, power models): olmo_stack.energy
+    energy: EnergyConfig = field(default_factory=EnergyConfig)
 
 
 def _smoke() -> StackConfig:
@@ -141,14 +145,39 @@ def load_stack_config(preset_or_path: str = "demo", overrides: list[str] | None 
         path = Path(preset_or_path)
         if not path.is_file():
             raise FileNotFoundError(f"config {preset_or_path!r}: neither a preset ({', '.join(PRESETS)}) nor a file")
-        base, layers = StackConfig(), [OmegaConf.load(path)]
+        base, layers = StackConfig(), [_yaml_layer(path)]
     if overrides:
         layers.append(OmegaConf.from_dotlist(list(overrides)))
-    merged = OmegaConf.merge(OmegaConf.structured(base), *layers)
-    if moe or merged.moe:
-        from olmo_core.model.presets import get_model_preset
-
-        base.moe, base.pretrain.model = True, get_model_preset("olmoe_tiny")
+    where = f"{preset_or_path}{' with overrides ' + ' '.join(overrides) if overrides else ''}"
+    try:
         merged = OmegaConf.merge(OmegaConf.structured(base), *layers)
-    cfg: Any = OmegaConf.to_object(merged)
+        if moe or merged.moe:
+            from olmo_core.model.presets import get_model_preset
+
+            base.moe, base.pretrain.model = True, get_model_preset("olmoe_tiny")
+            merged = OmegaConf.merge(OmegaConf.structured(base), *layers)
+        cfg: Any = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as e:  # a wrong type or an unknown key: name the file and the field
+        raise ValueError(f"{where}: field {e.full_key or '?'!r}: {str(e).splitlines()[0]}") from None
     return cfg
+
+
+def _yaml_layer(path: Path) -> Any:
+    """A YAML config file as an OmegaConf node; damage is refused naming the file and line."""
+    import yaml
+
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ValueError(f"{path}: line {line}: invalid UTF-8") from None
+    try:
+        node = OmegaConf.create(text)  # OmegaConf's YAML loader, as OmegaConf.load
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ValueError(f"{path}: {line}not YAML ({getattr(e, 'problem', None) or e})") from None
+    if not isinstance(node, DictConfig) or not node:
+        raise ValueError(f"{path}: expected a mapping of settings (the file is empty or holds a list)")
+    return node

@@ -158,24 +158,36 @@ def validate_checkpoint(path: str | Path, *, verify_hashes: bool = True) -> Chec
     if not mpath.is_file():
         raise InterfaceError(f"{path}: no manifest.json, so the checkpoint is unfinished or not one")
     try:
-        raw = json.loads(mpath.read_text())
-    except json.JSONDecodeError as e:
+        raw = json.loads(mpath.read_bytes().decode("utf-8"))
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
         raise InterfaceError(f"{mpath}: not JSON ({e})") from e
+    if not isinstance(raw, dict):
+        raise InterfaceError(f"{mpath}: holds a {type(raw).__name__}, not a JSON object")
     if raw.get("format") != CHECKPOINT_FORMAT_NAME:
         raise InterfaceError(f"{mpath}: field 'format' is {raw.get('format')!r}, not {CHECKPOINT_FORMAT_NAME!r}")
     if raw.get("version") != CHECKPOINT_FORMAT_VERSION:
         raise InterfaceError(f"{mpath}: field 'version' is {raw.get('version')!r}, this reader knows "
                              f"{CHECKPOINT_FORMAT_VERSION}")
-    manifest = CheckpointManifest(step=int(raw["step"]), files=dict(raw["files"]), sharded=bool(raw["sharded"]))
+    for key, kind in (("step", int), ("files", dict), ("sharded", bool)):
+        if not isinstance(raw.get(key), kind) or (kind is int and isinstance(raw[key], bool)):
+            raise InterfaceError(f"{mpath}: field {key!r} is {raw.get(key)!r}, not a JSON {kind.__name__}")
+    manifest = CheckpointManifest(step=raw["step"], files=dict(raw["files"]), sharded=raw["sharded"])
     if "config.json" not in manifest.files:
         raise InterfaceError(f"{mpath}: lists no config.json")
     for rel, info in manifest.files.items():
+        if (not isinstance(info, dict) or not isinstance(info.get("bytes"), int)
+                or not isinstance(info.get("sha256"), str)):
+            raise InterfaceError(f"{mpath}: field 'files.{rel}' is {info!r}, not {{bytes, sha256}}")
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise InterfaceError(f"{mpath}: field 'files' lists {rel!r}, outside the checkpoint")
         fpath = path / rel
         if not fpath.is_file():
             raise InterfaceError(f"{fpath}: listed in the manifest but missing")
         size = fpath.stat().st_size
         if size != info["bytes"]:
-            raise InterfaceError(f"{fpath}: {size} bytes, the manifest says {info['bytes']} (truncated?)")
+            raise InterfaceError(f"{fpath}: {size} bytes, field 'files.{rel}.bytes' of {mpath.name} says "
+                                 f"{info['bytes']} (one of them is truncated or corrupt)")
         if verify_hashes and file_sha256(fpath) != info["sha256"]:
-            raise InterfaceError(f"{fpath}: SHA-256 does not match the manifest (corrupt)")
+            raise InterfaceError(f"{fpath}: SHA-256 does not match field 'files.{rel}.sha256' of {mpath.name} "
+                                 "(one of them is corrupt)")
     return manifest

@@ -239,9 +239,18 @@ def is_olmo_core_checkpoint(path: Path) -> bool:
     if not manifest.exists():
         return False
     try:
-        return json.loads(manifest.read_text()).get("format") == "olmo-core/checkpoint"
-    except (OSError, json.JSONDecodeError):
+        manifest_obj = json.loads(manifest.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):  # not JSON, not UTF-8
         return False
+    return isinstance(manifest_obj, dict) and manifest_obj.get("format") == "olmo-core/checkpoint"
+
+
+def _is_hf_folder(path: Path) -> bool:
+    try:
+        config = json.loads((path / "config.json").read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and "model_type" in config
 
 
 def model_identity(path: str | Path, dtype: str = "float32") -> str:
@@ -301,6 +310,10 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu", dtype: t
     path = Path(path)
     if is_olmo_core_checkpoint(path):
         model: Any = load_olmo_core_model(path, device, dtype)
+    elif (path / "manifest.json").exists() and not _is_hf_folder(path):
+        # olmo-core writes manifest.json, transformers never does: a damaged one is a damaged checkpoint
+        raise ValueError(f"{path / 'manifest.json'}: not an olmo-core checkpoint manifest (unreadable JSON, or field "
+                         "'format' is not 'olmo-core/checkpoint'): the checkpoint is damaged or unfinished")
     elif (path / "config.json").exists():
         model = load_hf_model(path, device, dtype)
     else:

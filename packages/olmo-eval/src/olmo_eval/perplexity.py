@@ -15,6 +15,7 @@ import gzip
 import io
 import json
 import math
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,35 +44,47 @@ class PplDocument:
     text: str
 
 
-def _open_text(path: Path) -> io.TextIOBase:
+def _open_binary(path: Path) -> io.BufferedIOBase:
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")  # type: ignore[return-value]
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     if path.name.endswith(".zst"):
         import zstandard
 
-        raw = open(path, "rb")
-        return io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True), encoding="utf-8")
-    return open(path, encoding="utf-8")
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+    return open(path, "rb")
 
 
 def read_documents(path: Path) -> Iterator[tuple[str, str]]:
-    """``(id, text)`` of each line of a Dolma file; errors name the file and 1-based line."""
+    """``(id, text)`` of each line of a Dolma file; errors name the file, the 1-based line and the field.
+    Lines are decoded one at a time, so invalid UTF-8 is placed on its line."""
+    lineno, found = 0, False
     try:
-        with _open_text(path) as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
+        with _open_binary(path) as f:
+            for lineno, raw in enumerate(f, 1):
+                if not raw.strip():
                     continue
                 try:
-                    obj = json.loads(line)
+                    obj = json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError as e:
+                    raise DocumentError(f"{path}:{lineno}: invalid UTF-8 at byte {e.start}") from None
                 except json.JSONDecodeError as e:
                     raise DocumentError(f"{path}:{lineno}: malformed JSON ({e})") from e
                 if not isinstance(obj, dict) or "text" not in obj or "id" not in obj:
                     raise DocumentError(f"{path}:{lineno}: a document needs 'id' and 'text'")
-                yield str(obj["id"]), str(obj["text"])
-    except (EOFError, UnicodeDecodeError, OSError) as e:
-        if isinstance(e, DocumentError):
+                if not isinstance(obj["text"], str):
+                    raise DocumentError(f"{path}:{lineno}: field 'text' is a {type(obj['text']).__name__}, not a string")
+                if not isinstance(obj["id"], str | int) or isinstance(obj["id"], bool) or obj["id"] == "":
+                    raise DocumentError(f"{path}:{lineno}: field 'id' must be a non-empty string")
+                found = True
+                yield str(obj["id"]), obj["text"]
+    except (EOFError, OSError, zlib.error) as e:
+        raise DocumentError(f"{path}: unreadable or truncated after line {lineno} ({e})") from e
+    except Exception as e:  # zstandard's errors are not OSErrors
+        if isinstance(e, DocumentError) or type(e).__module__.split(".")[0] != "zstandard":
             raise
-        raise DocumentError(f"{path}: unreadable or truncated ({e})") from e
+        raise DocumentError(f"{path}: unreadable or truncated after line {lineno} ({e})") from e
+    if not found:
+        raise DocumentError(f"{path}: empty, no documents")
 
 
 def _files(folder: Path) -> list[Path]:

@@ -51,6 +51,8 @@ def analyze(inputs: str | Path | Iterable[str | Path], destination: str | Path,
     for part in ordered_map(collect_file, tasks, config.processes):
         total.merge(part)
     report = build_report(total, config, exact=exact)
+    if not report["totals"].get("documents"):  # nothing to plot or count: say so before writing anything
+        raise ValueError(f"{', '.join(str(p) for p, _ in files[:5])}: no documents to analyze (empty input)")
     report["files"] = len(files)
     report["seconds"] = round(time.perf_counter() - t0, 3)
     destination = Path(destination)

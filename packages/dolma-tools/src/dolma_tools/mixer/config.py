@@ -94,9 +94,18 @@ def load_recipe(recipe: str, overrides: list[str] | None = None) -> RecipeConfig
     if not path.is_file():
         raise FileNotFoundError(f"recipe {recipe!r} is neither a shipped recipe ({', '.join(sorted(known))}) "
                                 "nor a file")
-    base = OmegaConf.structured(RecipeConfig)
-    merged = OmegaConf.merge(base, OmegaConf.load(path), OmegaConf.from_dotlist(list(overrides or [])))
-    return OmegaConf.to_object(merged)  # type: ignore[return-value]
+    from dolma_tools.configfile import load_config_file
+    from dolma_tools.interfaces import FormatError
+    from dolma_tools.mixer.expressions import Expression, ExpressionError
+
+    recipe_config: RecipeConfig = load_config_file(RecipeConfig, path, overrides)
+    for kind in ("include", "exclude"):  # a broken rule names the recipe file, not only the rule
+        for name, expr in getattr(recipe_config.mix, kind).items():
+            try:
+                Expression(expr, name)
+            except ExpressionError as e:
+                raise FormatError(str(e), path=path, field=f"mix.{kind}.{name}") from None
+    return recipe_config
 
 
 def mix_config_from_dict(obj: dict[str, Any]) -> MixConfig:

@@ -10,8 +10,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Optional  # noqa: UP035
 
-from omegaconf import OmegaConf
-
 from dolma_tools.decont.config import DecontConfig
 from dolma_tools.dedupe.config import BloomDedupeConfig, MinHashConfig
 from dolma_tools.mixer.config import SpanReplacementConfig, TagSetConfig
@@ -95,6 +93,6 @@ def load_pipeline_config(config: str | None = None, overrides: list[str] | None 
     if not path.is_file():
         raise FileNotFoundError(f"pipeline config {config!r} is neither shipped ({', '.join(sorted(known))}) "
                                 "nor a file")
-    merged = OmegaConf.merge(OmegaConf.structured(PipelineConfig), OmegaConf.load(path),
-                             OmegaConf.from_dotlist(list(overrides or [])))
-    return OmegaConf.to_object(merged)  # type: ignore[return-value]
+    from dolma_tools.configfile import load_config_file
+
+    return load_config_file(PipelineConfig, path, overrides)

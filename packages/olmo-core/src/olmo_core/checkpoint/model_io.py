@@ -103,10 +103,10 @@ def save_model_checkpoint(model: nn.Module, path: str | Path, *, step: int = 0,
 def read_model_config(path: str | Path) -> ModelConfig:
     cpath = Path(path) / CONFIG_FILE
     try:
-        config = json.loads(cpath.read_text())
+        config = json.loads(cpath.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise InterfaceError(f"{cpath}: missing") from None
-    except json.JSONDecodeError as e:
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
         raise InterfaceError(f"{cpath}: not JSON ({e})") from e
     if not isinstance(config, dict) or "model" not in config:
         raise InterfaceError(f"{cpath}: no 'model' field holding the model config")
@@ -116,15 +116,30 @@ def read_model_config(path: str | Path) -> ModelConfig:
         raise InterfaceError(f"{cpath}: {e}") from e
 
 
+def read_safetensors(path: Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """A ``.safetensors`` file's tensors; a truncated or damaged file is refused with its name."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device=str(device))
+    except FileNotFoundError:
+        raise InterfaceError(f"{path}: missing") from None
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise InterfaceError(f"{path}: unreadable safetensors file ({e})") from None
+
+
 def load_model_checkpoint(path: str | Path, device: str | torch.device = "cpu", *,
                           dtype: torch.dtype | None = None, verify_hashes: bool = True) -> OLMo:
     """Validate the folder against its manifest and build the model from it, without ever
     materializing a randomly initialized copy (built on the meta device, then filled)."""
-    from safetensors.torch import load_file
-
     path = Path(path)
     manifest = validate_checkpoint(path, verify_hashes=verify_hashes)
     cfg = read_model_config(path)
+    try:
+        cfg.build(init_device="meta")  # a feed-forward no one registered, a bad size: say which file
+    except ValueError as e:
+        raise InterfaceError(f"{path / CONFIG_FILE}: {e}") from None
     if manifest.sharded or not (path / WEIGHTS_FILE).is_file():
         if not (path / "model").is_dir():
             raise InterfaceError(f"{path}: neither {WEIGHTS_FILE} nor sharded model/ weights")
@@ -139,8 +154,11 @@ def load_model_checkpoint(path: str | Path, device: str | torch.device = "cpu", 
             model.to(dtype=dtype)
         return model
     model = cfg.build(init_device="meta")
-    load_model_state(model, load_file(str(path / WEIGHTS_FILE), device=str(device)), source=str(path / WEIGHTS_FILE),
-                     assign=True)
+    try:
+        load_model_state(model, read_safetensors(path / WEIGHTS_FILE, device), source=str(path / WEIGHTS_FILE),
+                         assign=True)
+    except RuntimeError as e:  # a shape the header was changed to
+        raise InterfaceError(f"{path / WEIGHTS_FILE}: does not fit the model config ({str(e).splitlines()[0]})") from None
     if dtype is not None:
         model.to(dtype=dtype)
     return model

@@ -25,8 +25,10 @@ from torch.distributed.checkpoint.state_dict import (
     set_optimizer_state_dict,
 )
 
+from olmo_core.checkpoint.dcp_safe import dcp_load
 from olmo_core.checkpoint.rng import rng_state, set_rng_state
 from olmo_core.distributed.utils import barrier, get_rank, get_world_size
+from olmo_core.interfaces import InterfaceError
 
 
 @contextlib.contextmanager
@@ -74,17 +76,22 @@ def load_model_weights(model: nn.Module, folder: Path) -> None:
     if (folder / "model").is_dir():
         load_sharded_weights(model, folder / "model")
         return
-    from safetensors.torch import load_file
+    from olmo_core.checkpoint.model_io import read_safetensors
 
-    sd = load_file(str(folder / "model.safetensors"))
-    set_model_state_dict(model, sd, options=StateDictOptions(full_state_dict=True, strict=False))
+    path = folder / "model.safetensors"
+    sd = read_safetensors(path)
+    try:
+        set_model_state_dict(model, sd, options=StateDictOptions(full_state_dict=True, strict=False))
+    except (RuntimeError, ValueError, KeyError) as e:  # a shape or dtype the header was changed to
+        raise InterfaceError(f"{path}: does not fit the model ({str(e).splitlines()[0]})") from None
 
 
 def load_sharded_weights(model: nn.Module, model_dir: Path) -> None:
-    """Fill ``model`` (any world size, including one process without a process group) from DCP shards."""
+    """Fill ``model`` (any world size, including one process without a process group) from DCP shards,
+    read as data only (:mod:`olmo_core.checkpoint.dcp_safe`)."""
     sd = get_model_state_dict(model)
     with _dcp_quiet():
-        dcp.load({"model": sd}, checkpoint_id=str(model_dir))
+        dcp_load({"model": sd}, model_dir)
     set_model_state_dict(model, sd)
 
 
@@ -106,13 +113,19 @@ def load_train_state(folder: Path, *, model: nn.Module, optimizer: torch.optim.O
     train = folder / "train"
     osd = get_optimizer_state_dict(model, optimizer)
     with _dcp_quiet():
-        dcp.load({"optim": osd}, checkpoint_id=str(train / "optim"))
-    set_optimizer_state_dict(model, optimizer, osd)
+        dcp_load({"optim": osd}, train / "optim")
+    try:
+        set_optimizer_state_dict(model, optimizer, osd)
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        raise InterfaceError(f"{train / 'optim'}: optimizer state does not fit the model ({e})") from None
     rank_file = train / f"rank{get_rank()}.pt"
     if rank_file.is_file():
         saved = _load_plain(rank_file)
         if saved.get("world_size") == get_world_size():
-            set_rng_state(saved["rng"])
+            try:
+                set_rng_state(saved["rng"])
+            except (KeyError, TypeError, ValueError, RuntimeError) as e:
+                raise InterfaceError(f"{rank_file}: field 'rng' is not an RNG state ({e})") from None
         else:
             warnings.warn(f"{folder}: saved at world size {saved.get('world_size')}, resumed at {get_world_size()}; "
                           "RNG states not restored (the data order does not depend on them)", stacklevel=2)
@@ -123,8 +136,15 @@ def _load_plain(path: Path) -> Any:
     """A checkpoint file read as data only: ``weights_only=True`` refuses any pickled object that
     would run code, so resuming from an untrusted checkpoint cannot execute it."""
     try:
-        return torch.load(path, weights_only=True, map_location="cpu")
+        obj = torch.load(path, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as e:
-        raise ValueError(f"{path}: holds objects beyond tensors and plain data, which are not loaded (a "
-                         f"checkpoint must never run code); it was written by another program or an older "
-                         f"version of olmo-core: {str(e).splitlines()[0]}") from e
+        raise InterfaceError(f"{path}: holds objects beyond tensors and plain data, which are not loaded (a "
+                             f"checkpoint must never run code); it was written by another program or an older "
+                             f"version of olmo-core: {str(e).splitlines()[0]}") from e
+    except FileNotFoundError:
+        raise InterfaceError(f"{path}: missing") from None
+    except Exception as e:  # truncated or flipped: torch's zip reader raises RuntimeError and others
+        raise InterfaceError(f"{path}: unreadable ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    if not isinstance(obj, dict):
+        raise InterfaceError(f"{path}: holds a {type(obj).__name__}, not the dict olmo-core writes")
+    return obj

@@ -4,7 +4,8 @@ OLMo-core 3.0 writes DCP with its own storage writer: the tensor files are torch
 tensor ``torch.save``d at an offset), but the pickled ``.metadata`` names its own
 ``olmo_core.distributed.checkpoint.filesystem._StorageInfo`` class, which does not exist here (and
 must not: that import name is ours). :class:`PeerAwareReader` unpickles the metadata with that class
-mapped to torch's identical ``_StorageInfo`` and refuses any class outside torch and the builtins;
+mapped to torch's identical ``_StorageInfo`` and refuses any class outside DCP's data classes
+(:mod:`olmo_core.checkpoint.dcp_safe`);
 the tensors then load through torch's reader (``torch.load(weights_only=True)``). We write with
 torch's own writer, whose tensor files OLMo-core's reader loads; its ``.metadata`` is then pickled
 again in the form torch before 2.14 reads (OLMo-core 3.0 requires torch<2.14, whose
@@ -24,8 +25,8 @@ from torch.distributed.checkpoint import FileSystemReader, FileSystemWriter
 from torch.distributed.checkpoint import filesystem as torch_fs
 from torch.distributed.checkpoint.metadata import Metadata, StorageMeta, TensorProperties
 
-#: classes a DCP ``.metadata`` pickle may name (module prefixes), besides OLMo-core's storage info
-_ALLOWED_MODULES = ("torch", "builtins", "collections", "copyreg", "enum", "dataclasses", "_codecs", "pathlib")
+from olmo_core.checkpoint.dcp_safe import check_shards, read_metadata_file
+
 _OLMO_CORE_STORAGE_INFO = ("olmo_core.distributed.checkpoint.filesystem", "_StorageInfo")
 
 
@@ -38,26 +39,14 @@ def dcp_quiet() -> Iterator[None]:
         yield
 
 
-class _MetadataUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == _OLMO_CORE_STORAGE_INFO:
-            return torch_fs._StorageInfo
-        if module.split(".")[0] in _ALLOWED_MODULES:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"DCP metadata names {module}.{name}: not a torch class; refused")
-
-
 class PeerAwareReader(FileSystemReader):
     """torch's FileSystemReader that also reads the metadata OLMo-core's writer pickles."""
 
     def read_metadata(self, *args: Any, **kwargs: Any) -> Metadata:
-        path = Path(str(self.path)) / ".metadata"
-        if not path.is_file():
-            raise ValueError(f"{self.path}: no .metadata (not a DCP directory)")
-        with open(path, "rb") as f:
-            metadata = _MetadataUnpickler(f).load()
-        if not isinstance(metadata, Metadata):
-            raise ValueError(f"{path}: holds a {type(metadata).__name__}, not DCP Metadata")
+        # DCP's data classes only (olmo_core.checkpoint.dcp_safe), OLMo-core's storage info as torch's
+        directory = Path(str(self.path))
+        metadata = read_metadata_file(directory / ".metadata", {_OLMO_CORE_STORAGE_INFO: torch_fs._StorageInfo})
+        check_shards(directory, metadata)
         if getattr(metadata, "storage_meta", None) is None:
             metadata.storage_meta = StorageMeta()
         metadata.storage_meta.load_id = self.load_id
@@ -69,11 +58,21 @@ def read_dcp(path: str | Path) -> dict[str, Any]:
     from torch.distributed.checkpoint.default_planner import _EmptyStateDictLoadPlanner
     from torch.distributed.checkpoint.state_dict_loader import _load_state_dict
 
+    from olmo_core.checkpoint.dcp_safe import CheckpointException, InterfaceError, load_bytes_safely, refusal
+
+    class Planner(_EmptyStateDictLoadPlanner):
+        def load_bytes(self, read_item: Any, value: Any) -> None:  # weights_only=True, not torch's False
+            load_bytes_safely(self, read_item, value)
+
     sd: dict[str, Any] = {}
     with dcp_quiet():
         # what torch's own dcp_to_torch_save does: load every key the metadata lists
-        _load_state_dict(sd, storage_reader=PeerAwareReader(str(path)), planner=_EmptyStateDictLoadPlanner(),
-                         no_dist=True)
+        try:
+            _load_state_dict(sd, storage_reader=PeerAwareReader(str(path)), planner=Planner(), no_dist=True)
+        except InterfaceError:
+            raise
+        except (Exception, CheckpointException) as e:  # CheckpointException is a BaseException
+            raise InterfaceError(refusal(Path(path), e)) from None
     return sd
 
 
@@ -95,8 +94,7 @@ def write_dcp(path: str | Path, state: dict[str, Any]) -> None:
     with dcp_quiet():
         dcp.save(state, storage_writer=FileSystemWriter(str(path)), no_dist=True)
     meta = path / ".metadata"
-    with open(meta, "rb") as f:
-        metadata = _MetadataUnpickler(f).load()
+    metadata = read_metadata_file(meta)
     tmp = meta.with_name(".metadata.tmp")
     with open(tmp, "wb") as f:
         _PortablePickler(f, protocol=pickle.DEFAULT_PROTOCOL).dump(metadata)

@@ -37,9 +37,47 @@ def load_rows(path: str | Path, *, cache_dir: str | Path | None = None) -> list[
     datasets.disable_progress_bars()
     try:
         ds = datasets.load_dataset(file_format(path), data_files=str(path), split="train", cache_dir=cache_dir)
+        return ds.to_list()
     except Exception as e:  # datasets wraps JSON/Arrow errors in many types; keep the file name
+        if file_format(path) == "json":  # say which line, as datasets does not
+            _check_json_lines(path)
         raise DataFormatError(f"could not be read by datasets: {e}", where=str(path)) from e
-    return ds.to_list()
+
+
+def _check_json_lines(path: Path) -> None:
+    """Raise naming the first line of a JSON-lines file that is not UTF-8 JSON (or an empty file)."""
+    import io
+    import json
+
+    if path.name.endswith((".zst", ".zstd")):
+        import zstandard
+
+        opened = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+    elif path.name.endswith(".gz"):
+        import gzip
+
+        opened = gzip.open(path, "rb")
+    else:
+        opened = open(path, "rb")
+    seen = 0
+    try:
+        with opened as f:
+            for n, raw in enumerate(f, 1):
+                if not raw.strip():
+                    continue
+                seen += 1
+                try:
+                    json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError as e:
+                    raise DataFormatError(f"invalid UTF-8 at byte {e.start}", where=f"{path}:line {n}") from None
+                except json.JSONDecodeError as e:
+                    raise DataFormatError(f"malformed JSON ({e.msg} at column {e.colno})", where=f"{path}:line {n}") from None
+    except DataFormatError:
+        raise
+    except Exception as e:  # a truncated or corrupt compressed stream
+        raise DataFormatError(f"unreadable or truncated after {seen} records ({e})", where=str(path)) from None
+    if seen == 0:
+        raise DataFormatError("empty: no records", where=str(path))
 
 
 def parse_records(rows: list[dict], kind: Kind, *, where: str) -> list[ChatExample] | list[PreferencePair]:

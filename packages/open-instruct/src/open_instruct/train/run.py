@@ -21,7 +21,7 @@ from olmo_core.checkpoint.model_io import read_model_config
 from olmo_core.checkpoint.rng import seed_all
 from olmo_core.distributed.utils import barrier, get_rank, get_world_size, init_distributed, is_main_process
 from olmo_core.fileio import write_json_atomic
-from olmo_core.interfaces import CHECKPOINT_FORMAT_NAME
+from olmo_core.interfaces import CHECKPOINT_FORMAT_NAME, validate_checkpoint
 from olmo_core.model.config import ModelConfig
 from olmo_core.model.presets import MODEL_PRESETS, get_model_preset
 from olmo_core.train.callbacks.metrics_jsonl import read_metrics
@@ -41,6 +41,8 @@ def resolve_init(init_from: str) -> tuple[ModelConfig, Path | None]:
     if p.is_dir():
         ckpt = p if _is_checkpoint(p) else latest_checkpoint(p)
         if ckpt is None:
+            if (p / "manifest.json").is_file():  # a checkpoint, but damaged: say what is wrong with it
+                validate_checkpoint(p)
             raise FileNotFoundError(f"init_from={init_from}: no manifest.json and no valid checkpoint under "
                                     f"{p / 'checkpoints'}")
         return read_model_config(ckpt), ckpt
