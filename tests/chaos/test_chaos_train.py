@@ -268,6 +268,7 @@ def test_checkpoint_on_a_full_disk_fails_in_one_line_and_the_previous_checkpoint
     line = (rf"olmo-core train: error: checkpoint {re.escape(str(step6))} not written: no space left on device "
             rf"\([\d,]+ bytes free\); the last complete checkpoint is {re.escape(str(step3))}")
     assert len(errors) == 1 and re.fullmatch(line, errors[0]), full.stderr[-3000:]
+    print(f"full disk ({DISK}): {errors[0]}")
     # the failed write is gone; step 3 is whole (every file against its manifest's SHA-256)
     assert [p for _s, p in list_checkpoints(run_dir)] == [step3]
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["step3"]
