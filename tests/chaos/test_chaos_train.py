@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import command_env
 from .harness import FAULT_ENV, chaos_run, leftover_temporaries, timed_run, tree_digest
 
 TOKENIZER = "tokenizers/allenai_gpt-neox-olmo-dolma-v1_5.json"
@@ -46,8 +45,8 @@ RESUMED = re.compile(r"resumed from (\S+) at step (\d+)")
 
 
 def child_env() -> dict[str, str]:
-    env = command_env()
-    env["WANDB_MODE"] = "offline"
+    env = {k: v for k, v in os.environ.items() if k != FAULT_ENV}
+    env.update(TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", WANDB_MODE="offline")
     # Each child imports torch afresh; where the environment forbids bytecode caching
     # (PYTHONDONTWRITEBYTECODE) it would recompile torch's Python on every start (~7 s): compile once,
     # into a cache outside the checkout.
