@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "decontaminate": ("olmo_eval.commands.decontaminate", "export eval paragraphs for dolma-tools; read back clean flags"),
     "list": ("olmo_eval.commands.list", "registered tasks and suites"),
     "generate": ("olmo_eval.commands.generate", "generation tasks (GSM8K, MATH, HumanEval, MBPP, NQ, LAMBADA)"),
+    "learning-curve": ("olmo_eval.commands.learning_curve", "score every revision of a repo in a local hub cache"),
 }
 
 EPILOG = """examples:
