@@ -94,10 +94,10 @@ def read_manifest(stage_dir: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except ValueError:  # not JSON or not UTF-8: a damaged manifest marks an unfinished stage
         return None
-    return data if data.get("format") == STAGE_FORMAT else None
+    return data if isinstance(data, dict) and data.get("format") == STAGE_FORMAT else None
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -176,6 +176,9 @@ def find_stage_dir(path: Path) -> Path:
     for candidate in [path, *path.parents]:
         if read_manifest(candidate) is not None:
             return candidate
+        if (candidate / STAGE_MANIFEST).is_file():  # there, but damaged: say so rather than look further up
+            raise ValueError(f"{candidate / STAGE_MANIFEST}: not a stage manifest (not UTF-8 JSON, or field "
+                             f"'format' is not {STAGE_FORMAT!r})")
     raise FileNotFoundError(f"{path} was not produced by an olmo-stack stage (no {STAGE_MANIFEST} above it)")
 
 
@@ -187,17 +190,36 @@ def lineage(path: Path) -> list[dict[str, Any]]:
     def visit(stage_dir: Path, depth: int) -> None:
         manifest = read_manifest(stage_dir)
         if manifest is None:
-            raise FileNotFoundError(f"{stage_dir}: stage manifest missing (stage unfinished?)")
+            raise FileNotFoundError(f"{stage_dir / STAGE_MANIFEST}: missing, or not a stage manifest (not UTF-8 "
+                                    f"JSON, or field 'format' is not {STAGE_FORMAT!r}); stage unfinished or damaged")
         key = str(stage_dir.resolve())
         if key in seen:
             return
         seen.add(key)
+        _check_lineage_fields(stage_dir / STAGE_MANIFEST, manifest)
         chain.append({"depth": depth, "dir": key, **manifest})
         for up in manifest["inputs"]["stages"].values():
             visit(Path(up["dir"]), depth + 1)
 
     visit(find_stage_dir(path), 0)
     return chain
+
+
+def _check_lineage_fields(path: Path, manifest: dict[str, Any]) -> None:
+    """The fields :func:`lineage` and :func:`format_lineage` read, with their types: a damaged
+    manifest is refused naming the file and the field, not with a KeyError."""
+    def bad(field: str, what: str) -> ValueError:
+        return ValueError(f"{path}: field {field!r} {what}")
+
+    for key, kind in (("stage", str), ("fingerprint", str), ("outputs", dict), ("inputs", dict)):
+        if not isinstance(manifest.get(key), kind):
+            raise bad(key, f"is {manifest.get(key)!r}, not a {kind.__name__}")
+    stages, raw = manifest["inputs"].get("stages"), manifest["inputs"].get("raw_files")
+    if not isinstance(stages, dict) or not all(isinstance(u, dict) and isinstance(u.get("dir"), str)
+                                               for u in stages.values()):
+        raise bad("inputs.stages", "must map stage names to {fingerprint, dir}")
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise bad("inputs.raw_files", "must map paths to SHA-256 strings")
 
 
 def format_lineage(chain: list[dict[str, Any]]) -> str:

@@ -175,8 +175,9 @@ def _yaml_layer(path: Path) -> Any:
     try:
         node = OmegaConf.create(text)  # OmegaConf's YAML loader, as OmegaConf.load
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f"line {mark.line + 1}: " if mark is not None else ""
+        mark, pos = getattr(e, "problem_mark", None), getattr(e, "position", None)  # a ReaderError has a position
+        n = mark.line + 1 if mark is not None else text[:pos].count("\n") + 1 if isinstance(pos, int) else None
+        line = f"line {n}: " if n is not None else ""
         raise ValueError(f"{path}: {line}not YAML ({getattr(e, 'problem', None) or e})") from None
     if not isinstance(node, DictConfig) or not node:
         raise ValueError(f"{path}: expected a mapping of settings (the file is empty or holds a list)")

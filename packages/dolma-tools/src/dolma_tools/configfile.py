@@ -22,9 +22,9 @@ def _yaml_mapping(path: Path) -> Any:
     try:
         node = OmegaConf.create(text)  # OmegaConf's YAML loader: reads 1e-6 as a float, as OmegaConf.load does
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise FormatError(f"not YAML: {getattr(e, 'problem', None) or e}", path=path,
-                          line=mark.line + 1 if mark is not None else None) from None
+        mark, pos = getattr(e, "problem_mark", None), getattr(e, "position", None)  # a ReaderError has a position
+        line = mark.line + 1 if mark is not None else text[:pos].count("\n") + 1 if isinstance(pos, int) else None
+        raise FormatError(f"not YAML: {getattr(e, 'problem', None) or e}", path=path, line=line) from None
     if not isinstance(node, DictConfig) or not node:
         raise FormatError("expected a mapping of settings (the file is empty or holds a list)", path=path)
     return node

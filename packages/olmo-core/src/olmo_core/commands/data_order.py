@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.check_metrics:
         from olmo_core.train.callbacks.metrics_jsonl import read_metrics
 
-        logged = {r["step"]: r.get("data/batch_digest") for r in read_metrics(args.check_metrics)}
+        logged = {r.get("step"): r.get("data/batch_digest") for r in read_metrics(args.check_metrics)}
         if args.step not in logged:
             print(f"{args.check_metrics}: no metrics for step {args.step}")
             return 1

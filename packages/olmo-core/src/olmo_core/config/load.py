@@ -46,13 +46,35 @@ def config_from_dict(schema: type[T], data: Mapping[str, Any] | DictConfig) -> T
 def load_data_config(path: str | Path, overrides: list[str] | None = None) -> DataConfig:
     """Only the ``data`` section of a saved run config (what the data order depends on), so a run
     whose other sections predate a schema change can still be traced."""
-    raw = OmegaConf.load(_config_file(path))
+    raw = _load_mapping(_config_file(path))
     if "data" not in raw:
-        raise ValueError(f"{_config_file(path)}: no data section")
+        raise ValueError(f"{_config_file(path)}: field 'data' missing (no data section)")
     data = raw.data
     if overrides:
         data = OmegaConf.merge(data, OmegaConf.from_dotlist(list(overrides)).get("data", {}))
     return config_from_dict(DataConfig, data)
+
+
+def _load_mapping(path: Path) -> DictConfig:
+    """A saved config file (YAML or JSON) as an OmegaConf mapping; damage is refused naming the file and line."""
+    import yaml
+
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ValueError(f"{path}: line {line}: invalid UTF-8") from None
+    try:
+        node = OmegaConf.create(text)
+    except yaml.YAMLError as e:
+        mark, pos = getattr(e, "problem_mark", None), getattr(e, "position", None)  # a ReaderError has a position
+        line = mark.line + 1 if mark is not None else text[:pos].count("\n") + 1 if isinstance(pos, int) else None
+        where = f"line {line}: " if line is not None else ""
+        raise ValueError(f"{path}: {where}not YAML or JSON ({getattr(e, 'problem', None) or e})") from None
+    if not isinstance(node, DictConfig):
+        raise ValueError(f"{path}: expected a mapping of settings, got {type(node).__name__}")
+    return node
 
 
 def _config_file(path: str | Path) -> Path:

@@ -84,11 +84,11 @@ def _stem(array_path: Path) -> str:
 
 
 def _read_sidecar(path: Path) -> tuple[dict[str, Any], list[list[Any]]]:
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:  # decoded line by line, so invalid UTF-8 is placed on its line
         try:
-            header = json.loads(f.readline() or "null")
-        except json.JSONDecodeError as e:
-            raise InterfaceError(f"{path}, line 1: header is not JSON ({e})") from e
+            header = json.loads(f.readline().decode("utf-8") or "null")
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+            raise InterfaceError(f"{path}, line 1: header is not UTF-8 JSON ({e})") from e
         if not isinstance(header, dict) or header.get("format") != TOKENS_FORMAT_NAME:
             raise InterfaceError(f"{path}, line 1: field 'format' must be {TOKENS_FORMAT_NAME!r}")
         if header.get("version") not in TOKENS_FORMAT_VERSIONS:
@@ -104,9 +104,9 @@ def _read_sidecar(path: Path) -> tuple[dict[str, Any], list[list[Any]]]:
         rows = []
         for lineno, line in enumerate(f, start=2):
             try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise InterfaceError(f"{path}, line {lineno}: not JSON ({e})") from e
+                rows.append(json.loads(line.decode("utf-8")))
+            except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+                raise InterfaceError(f"{path}, line {lineno}: not UTF-8 JSON ({e})") from e
     return header, rows
 
 

@@ -14,14 +14,16 @@ from olmo_core.train.callbacks.base import PRIORITY_LOGGER, TrainerCallback, reg
 
 def read_metrics(path: str | Path) -> list[dict]:
     rows = []
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line:
+    with open(path, "rb") as f:
+        for raw in f:
+            if raw.strip():
                 try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    break  # a line cut by a kill is the end of the history
+                    row = json.loads(raw.decode("utf-8"))
+                except ValueError:  # not JSON or not UTF-8
+                    break  # a line cut by a kill (or damaged) is the end of the history
+                if not isinstance(row, dict):
+                    break
+                rows.append(row)
     return rows
 
 
