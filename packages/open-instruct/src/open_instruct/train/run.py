@@ -160,6 +160,10 @@ def run(cfg: InstructRunConfig) -> dict[str, Any]:
     if ckpt is not None and not cfg.trainer.load_path:
         cfg.trainer.load_path = str(ckpt)
 
+    # Preparation draws from the global generators only when it builds (a tokenized or reference cache
+    # miss draws where a hit does not): training starts from the seed's state whatever it did, so a
+    # resumed run's checkpoints carry the same RNG states as an uninterrupted run's.
+    seed_all(cfg.trainer.seed)
     model = cfg.parallel.build(model_cfg, device, init_seed=cfg.init_seed)
     run_dir = Path(cfg.trainer.run_dir)
     if main:
