@@ -192,3 +192,24 @@ def test_olmo_stack_lineage_manifests(tmp_path: Path) -> None:
         tallies.append(run_case(case, [(f"{stage}:{m}", m.data) for m in mutants(data, SEED + 440 + i, 6, fmt="json")],
                                 tmp_path / stage, SEED + 440, rerun_check=False))
     finish(_summed(tallies))
+
+
+def test_olmoe_train_token_sidecar(tokens: Path, tmp_path: Path) -> None:
+    """``olmoe train`` (olmo-core's trainer with the MoE presets) on a damaged token sidecar."""
+    from olmoe.cli import main
+
+    name = "part-00000.docs.jsonl"
+
+    def setup(work: Path) -> Path:
+        shutil.copytree(tokens, work / "in" / "tokens")
+        return work / "in" / "tokens" / name
+
+    argv = lambda w: ["train", "--preset", "tiny", "model=olmoe_tiny", f"data.paths=[{w / 'in' / 'tokens'}]",  # noqa: E731
+                      f"trainer.run_dir={w / 'out' / 'run'}", "data.seq_len=32", "data.global_batch_size=2",
+                      "data.micro_batch_size=2", "trainer.max_steps=1", "~trainer.callbacks.loss_plot"]
+    case = Case("olmoe train", main, setup, argv, lambda p: _token_oracle(name, p, tokens),
+                where=("line", "field", "header", "empty"))
+    data = (tokens / name).read_bytes()
+    finish(run_case(case, [(str(m), m.data) for m in mutants(data, SEED + 450, 3,
+                                                             kinds=("truncate", "invalid_utf8", "empty"))],
+                    tmp_path, SEED + 450, rerun_check=False))

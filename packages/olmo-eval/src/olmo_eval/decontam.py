@@ -59,10 +59,27 @@ def _read_report(decontaminated: Path) -> dict[str, Any]:
     path = decontaminated / "report.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no report; run `dolma-tools decontaminate --destination {decontaminated}`")
-    report = json.loads(path.read_text(encoding="utf-8"))
+    data = path.read_bytes()
+    try:
+        report = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ValueError(f"{path}: line {line}: invalid UTF-8") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: line {e.lineno}: not JSON ({e.msg})") from None
+    if not isinstance(report, dict):
+        raise ValueError(f"{path}: holds a {type(report).__name__}, not a JSON object")
     if report.get("format") != REPORT_FORMAT or report.get("version") != REPORT_VERSION:
         raise ValueError(f"{path}: format {report.get('format')!r} version {report.get('version')!r}; "
                          f"this reader knows {REPORT_FORMAT!r} version {REPORT_VERSION}")
+    if not isinstance(report.get("attribute"), str):
+        raise ValueError(f"{path}: field 'attribute' is {report.get('attribute')!r}, not a string")
+    sources = report.get("per_eval_source")
+    for name, src in (sources.items() if isinstance(sources, dict) else [("", None)]):
+        if not isinstance(src, dict) or not all(type(src.get(k)) is int
+                                                for k in ("eval_paragraphs", "training_documents_matched")):
+            raise ValueError(f"{path}: field 'per_eval_source{'.' + name if name else ''}' must map sources to "
+                             "integer counts eval_paragraphs and training_documents_matched")
     return report
 
 
@@ -72,12 +89,16 @@ def contaminated_eval_documents(decontaminated: str | Path) -> set[str]:
     attribute = _read_report(root)["attribute"]
     dirty = set()
     for path in sorted((root / "eval_attributes").rglob("*.jsonl.gz")):
+        records = 0
         for lineno, rec in read_jsonl_gz(path):
+            records += 1
             try:
                 if rec["attributes"].get(attribute):
                     dirty.add(str(rec["id"]))
             except (KeyError, TypeError, AttributeError) as e:
                 raise ValueError(f"{path}:{lineno}: not an attributes record ({e})") from e
+        if not records:  # one record per eval document is written: an empty file would read as all clean
+            raise ValueError(f"{path}: empty, no attributes records")
     return dirty
 
 

@@ -74,10 +74,12 @@ def read_jsonl_gz(path: str | Path, error: type[ValueError] = ValueError) -> Ite
     if not path.exists():
         raise error(f"{path}: no such file")
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
+        with gzip.open(path, "rb") as f:  # decoded line by line, so invalid UTF-8 is placed on its line
             for lineno, line in enumerate(f, 1):
                 try:
-                    obj = json.loads(line)
+                    obj = json.loads(line.decode("utf-8"))
+                except UnicodeDecodeError as e:
+                    raise error(f"{path}:{lineno}: invalid UTF-8 at byte {e.start}") from None
                 except json.JSONDecodeError as e:
                     raise error(f"{path}:{lineno}: malformed JSON ({e})") from e
                 yield lineno, obj
