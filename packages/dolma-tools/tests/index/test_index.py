@@ -1,7 +1,7 @@
 """The suffix-array index against brute force on real tokens: counts and locations of random n-grams
 (lengths 1 to 20, present and absent) equal a NumPy sliding-window search of the same stream read
 back from the shards; the suffix array is a permutation in suffix order; maximal spans equal the
-longest matches found by brute force. Built with a 0.5 MiB budget, so the build takes many batches and
+longest matches found by brute force. Built with a 1 MiB budget, so the build takes many batches and
 splits frequent tokens by their next token (the out-of-core path)."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _docs(path: Path, n: int) -> list[dict]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, list[list], dict]:
     """Bible chapters and Python modules, one chapter copied whole under another id (a long exact
-    repeat), tokenized into several shards and indexed with a 0.5 MiB budget. Returns (index folder,
+    repeat), tokenized into several shards and indexed with a 1 MiB budget. Returns (index folder,
     the stream as read from the shards, the sidecar rows with global starts, the build summary)."""
     root = tmp_path_factory.mktemp("index")
     books = _docs(SHARED / "corpus/books/books-0000.jsonl.zst", 60)
@@ -41,7 +41,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, l
     for name, docs in (("books", books), ("code", code)):
         (root / "docs" / f"{name}.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
     tokenize_files([root / "docs"], root / "tokens", max_tokens_per_file=40_000, progress=False)
-    summary = build_index([root / "tokens"], root / "index", IndexConfig(memory_mb=0.5))
+    summary = build_index([root / "tokens"], root / "index", IndexConfig(memory_mb=1))
     stream, rows, off = [], [], 0
     for array in sorted((root / "tokens").rglob("*.npy")):
         header, shard_rows = read_tokens_sidecar(sidecar_path(array))

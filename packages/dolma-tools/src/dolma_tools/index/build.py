@@ -36,7 +36,7 @@ from dolma_tools.index.sort import first_sort, prefix_width, refine
 
 INDEX_FORMAT = "olmo-stack/token-index"
 INDEX_VERSION = 1
-BYTES_PER_SUFFIX = 48
+BYTES_PER_SUFFIX = 128  # measured: sort arrays, scan results and doubling chunks together
 CHUNK = 1 << 22  # tokens per streaming pass
 
 

@@ -10,7 +10,7 @@ suffix-array row where its group of suffixes equal so far begins). A group equal
 tokens is re-sorted by the rank of the suffix ``h`` tokens later, which orders it over ``2h`` tokens;
 so a repeat of length L costs log2(L) passes, each touching only the suffixes still tied. Ranks are
 updated in place while a pass runs, which only ever makes a key finer, never wrong (as in Larsson and
-Sadakane). Memory: the chunk being sorted (``budget`` suffixes, about 48 bytes each) and the list of
+Sadakane). Memory: the chunk being sorted (``budget`` suffixes, about 100 bytes each) and the list of
 tied groups (16 bytes a group); the arrays themselves are file pages the kernel may evict."""
 
 from __future__ import annotations
