@@ -107,10 +107,14 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 class Pipeline:
     """Runs stages in order; ``log`` receives one line per decision (skip, run, done)."""
 
-    def __init__(self, run_dir: Path, stages: Sequence[Stage], log: Callable[[str], None] = print) -> None:
+    def __init__(self, run_dir: Path, stages: Sequence[Stage], log: Callable[[str], None] = print,
+                 meter: Any = None) -> None:
         self.run_dir = Path(run_dir)
         self.stages = list(stages)
         self.log = log
+        #: energy meter (:class:`olmo_stack.energy.EnergyMeter`): ``start()`` before each stage runs,
+        #: ``stop(stage, metrics)`` after, its record goes in the manifest as ``energy``; None: none kept
+        self.meter = meter
         names = [s.name for s in self.stages]
         if len(set(names)) != len(names):
             raise ValueError(f"stage names must be unique: {names}")
@@ -152,6 +156,7 @@ class Pipeline:
                 self.log(f"[run] {stage.name}")
             stage_dir.mkdir(parents=True, exist_ok=True)
             started = time.time()
+            probe = self.meter.start() if self.meter is not None else None
             result = dict(stage.run(StageContext(stage.name, stage_dir, stage.config, upstream)))
             manifest = {
                 "format": STAGE_FORMAT, "version": 1, "stage": stage.name, "fingerprint": fp,
@@ -164,6 +169,8 @@ class Pipeline:
                 "versions": package_versions(), "command": [sys.executable, *sys.argv],
                 "started": started, "seconds": round(time.time() - started, 3),
             }
+            if probe is not None:
+                manifest["energy"] = probe.stop(stage.name, manifest["metrics"])
             write_json_atomic(stage_dir / STAGE_MANIFEST, manifest)
             self.log(f"[done] {stage.name} in {manifest['seconds']:.1f}s")
             manifests[stage.name] = manifest

@@ -28,10 +28,22 @@ def stage_export(ctx: StageContext) -> dict[str, Any]:
     model = AutoModelForCausalLM.from_pretrained(out)
     with torch.no_grad():
         logits = model(torch.tensor([[50279, 510, 3158]])).logits
-    return {"outputs": {"hf_model": out},
+    write_model_card(out, ckpt, ctx.dir.parent / "dpo")
+    return {"outputs": {"hf_model": out, "model_card": out / "README.md"},
             "metrics": {"checkpoint": str(ckpt), "hf_class": type(model).__name__,
                         "parameters": sum(p.numel() for p in model.parameters()),
                         "logits_finite": bool(torch.isfinite(logits).all())}}
+
+
+def write_model_card(out: Path, ckpt: Path, stage_dir: Path) -> None:
+    """README.md of the exported model: where it came from and what making it cost (the energy and
+    CO2eq of the stages in the lineage of ``stage_dir``, the stage that trained it)."""
+    from olmo_core.fileio import write_atomic
+    from olmo_stack.pipeline.energy_report import model_card_energy
+
+    head = (f"# {out.parent.parent.name}: olmo-stack export\n\nExported from `{ckpt}`; "
+            f"`olmo-stack lineage {out}` lists every stage and raw file behind it.\n\n")
+    write_atomic(out / "README.md", head + model_card_energy(lineage(stage_dir)))
 
 
 def stage_routing(ctx: StageContext) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 # The stage modules register their sections as they import: import them all here, so that a report
 # built without running the pipeline first misses none.
 from olmo_stack.pipeline import adapt, data, evaluate, export, train  # noqa: F401
+from olmo_stack.pipeline.energy_report import write_energy_section
 from olmo_stack.pipeline.reporting import ReportInputs, sections_in_run_order
 from olmo_stack.report import Report
 
@@ -22,6 +23,7 @@ def build_report(run_dir: Path, manifests: dict[str, dict[str, Any]]) -> Path:
                                  for n, m in manifests.items()])
     versions = next(iter(manifests.values()))["versions"] if manifests else {}
     rep.table([{"package": k, "version": v} for k, v in versions.items()], caption="package versions")
+    write_energy_section(rep, manifests)  # every stage's energy, beside the table of stages
     inputs = ReportInputs(manifests, plots)
     for write_section in sections_in_run_order(manifests):
         write_section(rep, inputs)

@@ -18,6 +18,7 @@ from olmo_stack.pipeline.data import (
     stage_filter,
     stage_tokens,
 )
+from olmo_stack.pipeline.energy_report import energy_cell, total_line
 from olmo_stack.pipeline.evaluate import stage_eval_adapted, stage_eval_base
 from olmo_stack.pipeline.export import stage_export, stage_routing
 from olmo_stack.pipeline.report_build import build_report
@@ -62,7 +63,8 @@ def run_stack(cfg: StackConfig, *, console: Console | None = None, until: str | 
     run_dir = Path(cfg.out).resolve()
     t0 = time.time()
     console.rule(f"[bold]olmo-stack {cfg.name}[/] -> {run_dir}" + (" (MoE)" if cfg.moe else ""))
-    pipeline = Pipeline(run_dir, build_stages(cfg), log=lambda m: console.print(m, style="bold cyan", markup=False))
+    pipeline = Pipeline(run_dir, build_stages(cfg), log=lambda m: console.print(m, style="bold cyan", markup=False),
+                        meter=cfg.energy.build())
     manifests = pipeline.run(until=until)
     report = build_report(run_dir, manifests)
     elapsed = time.time() - t0
@@ -76,8 +78,10 @@ def _summary(console: Console, manifests: dict[str, dict[str, Any]], report: Pat
     table = Table(title="olmo-stack summary")
     table.add_column("stage")
     table.add_column("seconds", justify="right")
+    table.add_column("energy (~: estimated)", justify="right")
     table.add_column("highlights")
     for name, m in manifests.items():
-        table.add_row(name, f"{m.get('seconds', 0):.1f}", summary_of(name, m["metrics"]))
+        table.add_row(name, f"{m.get('seconds', 0):.1f}", energy_cell(m), summary_of(name, m["metrics"]))
     console.print(table)
+    console.print(total_line(manifests))
     console.print(f"report: {report}  ({elapsed / 60:.1f} min in all)")
