@@ -22,6 +22,8 @@ IMPORT_ALLOW = {
     ("packages/olmo-core/src/olmo_core/dispatch.py", "module = importlib.import_module(commands[name][0])"): "static table",
     ("packages/olmo-eval/src/olmo_eval/cli.py", "module = importlib.import_module(COMMANDS[name][0])"): "static table",
     ("packages/olmoe/src/olmoe/cli.py", "module = importlib.import_module(COMMANDS[name][0])"): "static table",
+    # optional vendor libraries for GPU energy, called only with the literals "pynvml" and "amdsmi"
+    ("src/olmo_stack/energy/gpu.py", "return importlib.import_module(name)"): "literal names",
     # the registered plug-in loader: entry points of installed distributions, never a name from data
     ("packages/olmo-core/src/olmo_core/plugins.py", "ep.load()"): "plug-ins",
 }

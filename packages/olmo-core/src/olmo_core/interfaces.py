@@ -182,7 +182,7 @@ def validate_checkpoint(path: str | Path, *, verify_hashes: bool = True) -> Chec
             raise InterfaceError(f"{mpath}: field 'files' lists {rel!r}, outside the checkpoint")
         fpath = path / rel
         if not fpath.is_file():
-            raise InterfaceError(f"{fpath}: listed in the manifest but missing")
+            raise InterfaceError(f"{fpath}: listed in field 'files' of {mpath.name} but missing")
         size = fpath.stat().st_size
         if size != info["bytes"]:
             raise InterfaceError(f"{fpath}: {size} bytes, field 'files.{rel}.bytes' of {mpath.name} says "
