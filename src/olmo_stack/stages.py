@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from olmo_core.faults import fault_point
 from olmo_core.fileio import write_atomic
 
 STAGE_MANIFEST = "manifest.json"
@@ -171,6 +172,7 @@ class Pipeline:
             }
             if probe is not None:
                 manifest["energy"] = probe.stop(stage.name, manifest["metrics"])
+            fault_point("stage.before_manifest")  # chaos tests: the work done, the stage not yet finished
             write_json_atomic(stage_dir / STAGE_MANIFEST, manifest)
             self.log(f"[done] {stage.name} in {manifest['seconds']:.1f}s")
             manifests[stage.name] = manifest

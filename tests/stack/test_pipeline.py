@@ -1,14 +1,12 @@
-"""The whole release in one command (``olmo-stack demo --preset smoke``), killed during pretraining and
-resumed: data stages are not redone and the final metrics equal an uninterrupted run's."""
+"""The whole release in one command (``olmo-stack demo --preset smoke``) end to end, and its MoE variant.
+Killed and resumed: tests/chaos/test_chaos_demo.py."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,11 +23,8 @@ def _manifest(run: Path, stage: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("stack") / "run"
-    proc = subprocess.run(_cmd(out), env=ENV, capture_output=True, text=True, timeout=1500)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return out
+def uninterrupted(smoke_demo: tuple[Path, float]) -> Path:
+    return smoke_demo[0]  # one uninterrupted smoke run per session (tests/conftest.py)
 
 
 def test_smoke_run_end_to_end(uninterrupted: Path) -> None:
@@ -53,36 +48,6 @@ def test_smoke_run_end_to_end(uninterrupted: Path) -> None:
     trace = subprocess.run([sys.executable, "-m", "olmo_stack.cli", "trace", "--run", str(run), "--step", "3"],
                            env=ENV, capture_output=True, text=True)
     assert trace.returncode == 0 and "OK" in trace.stdout, trace.stdout + trace.stderr
-
-
-def test_kill_during_pretraining_then_resume(uninterrupted: Path, tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    proc = subprocess.Popen(_cmd(out), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    ckpts = out / "pretrain" / "checkpoints"
-    deadline = time.time() + 900
-    while time.time() < deadline and proc.poll() is None:
-        if any((p / "manifest.json").is_file() for p in ckpts.glob("step*")) if ckpts.is_dir() else False:
-            break
-        time.sleep(0.5)
-    assert proc.poll() is None, "the run ended before pretraining wrote a checkpoint"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert not (out / "pretrain" / "manifest.json").exists()
-    resumed = subprocess.run(_cmd(out), env=ENV, capture_output=True, text=True, timeout=1500)
-    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
-    for stage in ("filter", "decontaminate", "tokens"):
-        assert f"[skip] {stage}" in resumed.stdout, f"data stage {stage} was redone"
-    a, b = _manifest(uninterrupted, "pretrain")["metrics"], _manifest(out, "pretrain")["metrics"]
-    assert a["final"]["train/loss"] == b["final"]["train/loss"]
-    assert a["inloop_history"] == b["inloop_history"]
-    for stage in ("eval_base", "eval_adapted"):
-        ma, mb = _manifest(uninterrupted, stage)["metrics"], _manifest(out, stage)["metrics"]
-        ma.pop("checkpoint", None), mb.pop("checkpoint", None)
-        for k in ("sft", "dpo"):
-            if k in ma:
-                ma[k].pop("checkpoint"), mb[k].pop("checkpoint")
-        assert ma == mb, f"{stage} metrics differ after resume"
 
 
 def test_moe_variant_routes_and_exports(tmp_path: Path) -> None:

@@ -31,6 +31,15 @@ class PretrainStageConfig:
     inloop_ppl_docs: int | None = None
 
 
+def logged_metrics(run_dir: Path, step: int) -> dict[str, Any]:
+    """Step ``step``'s row of ``run_dir/metrics.jsonl`` without its step number (empty if none)."""
+    from olmo_core.train.callbacks.metrics_jsonl import read_metrics
+
+    path = Path(run_dir) / "metrics.jsonl"
+    rows = [r for r in read_metrics(path) if r.get("step") == step] if step > 0 and path.is_file() else []
+    return {k: v for k, v in rows[-1].items() if k != "step"} if rows else {}
+
+
 def stage_pretrain(ctx: StageContext) -> dict[str, Any]:
     """Train from scratch on the token arrays; resumes from the latest checkpoint in the stage folder.
     ``ctx.config`` is a :class:`PretrainStageConfig`; its olmo-core run config builds the trainer."""
@@ -53,7 +62,9 @@ def stage_pretrain(ctx: StageContext) -> dict[str, Any]:
         callbacks.append(RoutingMetrics())
     trainer = cfg.build(extra_callbacks=callbacks)
     try:
-        last = trainer.fit()
+        # A stage killed after its final checkpoint but before its manifest resumes at max_steps and
+        # takes no step: its final metrics are the ones logged for that step.
+        last = trainer.fit() or logged_metrics(ctx.dir, trainer.step)
     finally:
         destroy_distributed()
     ckpt = latest_checkpoint(ctx.dir)
