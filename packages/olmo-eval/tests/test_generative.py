@@ -125,6 +125,11 @@ def test_resume_after_interruption(ours, tmp_path: Path) -> None:
     assert counting.prompts == 0
     with pytest.raises(ValueError, match="instances.jsonl:1: written by another configuration"):
         run_generation_task(task.with_overrides(max_new_tokens=7), model, codec, out_dir=tmp_path, progress=False)
+    # records of one model are never resumed as another's
+    named = tmp_path / "named"
+    run_generation_task(task, model, codec, out_dir=named, batch_size=2, progress=False, model_id="ckpt sha256:aa")
+    with pytest.raises(ValueError, match="instances.jsonl:1: written by another configuration"):
+        run_generation_task(task, model, codec, out_dir=named, progress=False, model_id="ckpt sha256:bb")
 
 
 def test_pass_at_k_with_samples(ours, tmp_path: Path) -> None:

@@ -149,16 +149,18 @@ def _load_records(path: Path, header: dict[str, Any]) -> dict[int, dict[str, Any
 def run_generation_task(task: Any, model: Any, tokenizer: Any, *, out_dir: str | Path | None = None,
                         prompt_style: str = "base", batch_size: int = 8, compute_bpb: bool = True,
                         sandbox_config: Any = None, progress: bool = True,
-                        compiled: CompiledTask | None = None) -> dict[str, Any]:
+                        compiled: CompiledTask | None = None, model_id: str = "") -> dict[str, Any]:
     """Generate, extract and score every instance of ``task``; returns the task's metrics.
-    ``compiled``: the task's requests as read back from its request file (default: compiled here)."""
+    ``compiled``: the task's requests as read back from its request file (default: compiled here).
+    ``model_id`` (``olmo_eval.models.model_identity``) goes into the records' header, so records of
+    another model are never resumed as this one's."""
     model = as_generative(model)
     if compiled is None:
         compiled = compile_task(task, prompt_style=prompt_style)
     instances = compiled.instances
     by_instance = {r.instance: r for r in compiled.requests}
     header = {"format": RECORD_FORMAT, "version": 1, "task": task.name, "config_hash": task.config_hash(),
-              "prompt_style": prompt_style}
+              "prompt_style": prompt_style, **({"model": model_id} if model_id else {})}
     records: dict[int, dict[str, Any]] = {}
     fh = None
     if out_dir is not None:

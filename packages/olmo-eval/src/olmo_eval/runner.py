@@ -109,7 +109,7 @@ def evaluate_generation(model: Any, tokenizer: Any, tasks: Sequence[Any], out_di
         metrics = run_generation_task(task, model, tokenizer, out_dir=records_dir, prompt_style=style,
                                       batch_size=batch_size, compute_bpb=compute_bpb,
                                       sandbox_config=sandbox_config, progress=show_progress,
-                                      compiled=_compiled(task, out_dir, prompt_style=style))
+                                      compiled=_compiled(task, out_dir, prompt_style=style), model_id=model_id)
         per_instance = [_instance_primary(task, r) for r in read_records(records_dir / task.name / "instances.jsonl")]
         ci95 = bootstrap_ci(per_instance) if per_instance else (0.0, 0.0)
         entry = {"task": task.name, "config_hash": task.config_hash(), "group": None,
