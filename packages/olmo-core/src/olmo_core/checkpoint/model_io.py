@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from olmo_core.checkpoint.safetensors_file import read_safetensors
 from olmo_core.fileio import atomic_path, write_json_atomic
 from olmo_core.interfaces import CheckpointManifest, InterfaceError, file_sha256, validate_checkpoint
 from olmo_core.model.config import ModelConfig
@@ -114,19 +115,6 @@ def read_model_config(path: str | Path) -> ModelConfig:
         return ModelConfig.from_dict(config["model"])
     except (ValueError, TypeError) as e:
         raise InterfaceError(f"{cpath}: {e}") from e
-
-
-def read_safetensors(path: Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
-    """A ``.safetensors`` file's tensors; a truncated or damaged file is refused with its name."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    try:
-        return load_file(str(path), device=str(device))
-    except FileNotFoundError:
-        raise InterfaceError(f"{path}: missing") from None
-    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise InterfaceError(f"{path}: unreadable safetensors file ({e})") from None
 
 
 def load_model_checkpoint(path: str | Path, device: str | torch.device = "cpu", *,

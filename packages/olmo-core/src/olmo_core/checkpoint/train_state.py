@@ -27,6 +27,7 @@ from torch.distributed.checkpoint.state_dict import (
 
 from olmo_core.checkpoint.dcp_safe import dcp_load
 from olmo_core.checkpoint.rng import rng_state, set_rng_state
+from olmo_core.checkpoint.safetensors_file import read_safetensors
 from olmo_core.distributed.utils import barrier, get_rank, get_world_size
 from olmo_core.interfaces import InterfaceError
 
@@ -76,8 +77,6 @@ def load_model_weights(model: nn.Module, folder: Path) -> None:
     if (folder / "model").is_dir():
         load_sharded_weights(model, folder / "model")
         return
-    from olmo_core.checkpoint.model_io import read_safetensors
-
     path = folder / "model.safetensors"
     sd = read_safetensors(path)
     try:
