@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from olmo_stack.energy import EnergyConfig
+from olmo_stack.pipeline.energy_report import energy_cell, total_line, write_energy_section
+from olmo_stack.report import Report
 from olmo_stack.stages import Pipeline, Stage
 
 KWH = 3.6e6
@@ -184,3 +186,17 @@ def test_pipeline_records_energy_in_every_manifest(tmp_path: Path) -> None:
     assert other["joules"] < tok["joules"]
     unmetered = Pipeline(tmp_path / "run2", stages[:1], log=lambda m: None).run()
     assert "energy" not in unmetered["tokens"]
+
+    total = tok["joules"] + other["joules"]
+    assert total_line(manifests) == f"energy: ~{total:.3g} J in all, {total / KWH * 1.1 * 0.610 * 1e6:.3g} mg CO2eq " \
+                                    "(~: estimated, see the report)"
+    assert energy_cell(manifests["tokens"]).startswith(f"~{tok['joules']:.3g} J, ")
+    assert total_line(unmetered) == "energy: not metered" and energy_cell(unmetered["tokens"]) == "not metered"
+    rep = Report("t")
+    write_energy_section(rep, manifests)
+    html = "".join(rep.sections[0].parts)
+    assert rep.sections[0].title == "Energy and carbon" and "x PUE x carbon intensity" in html
+    assert "<td>tokens</td><td>estimated</td>" in html and "/ token (1,234)" in html
+    rep = Report("t")
+    write_energy_section(rep, unmetered)
+    assert rep.sections == []  # nothing metered, no section

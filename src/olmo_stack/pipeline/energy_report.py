@@ -40,6 +40,8 @@ def totals(manifests: Iterable[Mapping[str, Any]]) -> tuple[float, float, bool]:
 
 
 def total_line(manifests: Mapping[str, Mapping[str, Any]]) -> str:
+    if not any(m.get("energy") for m in manifests.values()):
+        return "energy: not metered"
     joules, co2, estimated = totals(manifests.values())
     return (f"energy: {'~' if estimated else ''}{fmt_energy(joules)} in all, {fmt_co2(co2)} CO2eq"
             f"{' (~: estimated, see the report)' if estimated else ' (measured)'}")
@@ -63,15 +65,16 @@ def _rows(manifests: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def write_energy_section(rep: Report, manifests: Mapping[str, Mapping[str, Any]]) -> None:
     metered = [m["energy"] for m in manifests.values() if m.get("energy")]
+    if not metered:  # a run made without a meter (energy.enabled=false, or before energy was recorded)
+        return
     rep.section("Energy and carbon")
     rep.text(f"{FORMULA}. Energy is measured where the hardware reports it (RAPL for CPU packages and DRAM, "
              "NVML or AMD SMI for GPUs: whole devices, every process on them) and otherwise estimated from "
              "power-draw models (process CPU time x watts per core; GPU board power x time), as the status "
              "says. Method and defaults as in the OLMo paper (PUE 1.1; its Australian cluster's 0.610 kg/kWh).")
-    if metered:
-        e = metered[0]
-        rep.text(f"PUE {e['pue']}, carbon intensity {e['carbon_intensity_kg_per_kwh']} kg CO2eq/kWh. "
-                 f"{total_line(manifests)}.")
+    e = metered[0]
+    rep.text(f"PUE {e['pue']}, carbon intensity {e['carbon_intensity_kg_per_kwh']} kg CO2eq/kWh. "
+             f"{total_line(manifests)}.")
     rep.table(_rows(manifests), columns=["stage", "status", "energy (J)", "CO2eq (g)", "per unit", "how"], caption="energy and CO2eq per stage (a resumed stage counts its last attempt only)")
 
 
