@@ -139,3 +139,20 @@ def test_loader_gives_document_ids_and_restarting_positions(corpus_tokens: Path,
     assert set(mb) >= {"input_ids", "labels", "doc_ids", "position_ids"}
     for row, index in enumerate(mb["instance_index"].tolist()):
         assert torch.equal(mb["position_ids"][row], torch.from_numpy(source.example(index)["position_ids"]))
+
+
+def test_ids_outside_the_vocabulary_are_refused_naming_shard_and_position(corpus_tokens: Path, tmp_path: Path) -> None:
+    """A damaged Dolma shard (no recorded vocabulary) whose id is past the embedding: refused when read,
+    naming the file and the token's position, instead of an IndexError inside the embedding."""
+    docs = corpus_documents(corpus_tokens)[:6]
+    write_memmap_shard(tmp_path / "d", "part-0", docs, dtype="<u2", sidecar=False)
+    arr = np.fromfile(tmp_path / "d" / "part-0.npy", dtype="<u2")
+    bad_at = len(arr) // 2
+    arr[bad_at] = 50300  # fits uint16, past a 50,280-row embedding
+    arr.tofile(tmp_path / "d" / "part-0.npy")
+    clean = TokenDataset([tmp_path / "d"], vocab_limit=50304)  # large enough: reads fine
+    assert clean.tokens(0, clean.num_tokens)[bad_at] == 50300
+    ds = TokenDataset([tmp_path / "d"], vocab_limit=50280)
+    assert ds.tokens(0, bad_at).max() < 50280  # the ids before it are fine
+    with pytest.raises(InterfaceError, match=rf"part-0\.npy: token {bad_at} is id 50300"):
+        ds.tokens(bad_at - 3, bad_at + 3)

@@ -72,7 +72,7 @@ class RunConfig:
         seed_all(self.trainer.seed)
         model = self.parallel.build(self.model, device, init_seed=self.init_seed)
         loader = self.data.build(rank=get_rank(), world_size=get_world_size(), max_steps=self.trainer.max_steps,
-                                 expect_eos_id=self.model.eos_token_id)
+                                 expect_eos_id=self.model.eos_token_id, vocab_limit=self.model.embedding_size)
         vocab = loader.source.dataset.vocab_size
         if vocab is not None and vocab > self.model.embedding_size:  # None: Dolma's files do not record it
             raise ValueError(f"{self.data.paths}: token vocabulary {vocab} exceeds model.embedding_size "

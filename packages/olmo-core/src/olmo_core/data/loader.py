@@ -41,11 +41,12 @@ class DataConfig:
     document_masking: bool = False
 
     def build(self, *, rank: int = 0, world_size: int = 1, max_steps: int | None = None,
-              expect_eos_id: int | None = None) -> TokenBatchLoader:
-        """This rank's loader over the token arrays of ``paths`` (``max_steps``: default one epoch)."""
+              expect_eos_id: int | None = None, vocab_limit: int | None = None) -> TokenBatchLoader:
+        """This rank's loader over the token arrays of ``paths`` (``max_steps``: default one epoch;
+        ``vocab_limit``: token ids must be below it, the model's embedding size)."""
         if not self.paths:
             raise ValueError("data.paths is empty: give the tokenized dataset, e.g. data.paths=[out/tokens]")
-        ds = TokenDataset(list(self.paths), expect_eos_id=expect_eos_id)
+        ds = TokenDataset(list(self.paths), expect_eos_id=expect_eos_id, vocab_limit=vocab_limit)
         return TokenBatchLoader(InstanceSource(ds, self.seq_len, document_ids=self.document_masking), self,
                                 rank=rank, world_size=world_size, max_steps=max_steps)
 

@@ -201,7 +201,11 @@ class TokenDataset:
     """The concatenation of token shards in sorted path order, as one global token stream (ours and
     Dolma's may be mixed; uint16 and uint32 shards too, ids being read as int64)."""
 
-    def __init__(self, paths: str | Path | list[str | Path], *, expect_eos_id: int | None = None) -> None:
+    def __init__(self, paths: str | Path | list[str | Path], *, expect_eos_id: int | None = None,
+                 vocab_limit: int | None = None) -> None:
+        #: ids at or above it are refused when read (Dolma's files record no vocabulary, and a damaged
+        #: shard would otherwise reach the embedding as a bare IndexError)
+        self.vocab_limit = vocab_limit
         self.shards = [load_shard(p) for p in find_shards(paths)]
         known: dict[str, tuple[Any, Path]] = {}
         for shard in self.shards:
@@ -254,8 +258,17 @@ class TokenDataset:
             local = pos - int(self.offsets[i])
             take = min(end - pos, self.shards[i].num_tokens - local)
             out[pos - start: pos - start + take] = self._arr(i)[local: local + take]
+            if self.vocab_limit is not None and take:
+                self._check_ids(out[pos - start: pos - start + take], i, local)
             pos += take
         return out
+
+    def _check_ids(self, ids: np.ndarray, shard: int, local: int) -> None:
+        bad = np.flatnonzero((ids < 0) | (ids >= self.vocab_limit))
+        if bad.size:
+            at = int(bad[0])
+            raise InterfaceError(f"{self.shards[shard].array_path}: token {local + at} is id {int(ids[at])}, "
+                                 f"outside the model's vocabulary [0, {self.vocab_limit})")
 
     def document_at(self, position: int) -> DocumentRef:
         """The document that global token ``position`` belongs to (binary search, no EOS scan)."""
