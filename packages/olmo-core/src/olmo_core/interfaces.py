@@ -39,8 +39,9 @@ class InterfaceError(ValueError):
 class FeedForward(Protocol):
     """``x [B, T, D] -> y [B, T, D]``: the MLP slot of a transformer block.
 
-    A class meeting this protocol is built from config by dotted path (``"package.module:Class"``)
-    with keyword arguments ``d_model`` plus its own options, so olmo-core never imports it.
+    A class meeting this protocol is built from config by its registered name (a plug-in registers it
+    from an installed entry point) with keyword arguments ``d_model`` plus its own options, so
+    olmo-core never imports it by a name read from a config.
     """
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor: ...

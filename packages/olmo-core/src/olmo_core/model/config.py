@@ -34,9 +34,10 @@ class ConfigError(ValueError):
 class FeedForwardConfig:
     """The MLP slot of each block.
 
-    ``target`` is either a registry name (``"swiglu"``, see :mod:`olmo_core.model.feed_forward`) or a
-    dotted path ``"package.module:Class"``; a dotted class is built as ``Class(d_model=D, **options)``
-    so olmo-core never imports its package (this is how olmoe's MoE layer plugs in)."""
+    ``target`` is a registered name only (``"swiglu"``, see :mod:`olmo_core.model.feed_forward`), never
+    a module path: a checkpoint's ``config.json`` must not make olmo-core import anything. Plug-ins
+    register theirs from an installed entry point (olmoe's MoE layer is ``"olmoe.moe:MoEFeedForward"``,
+    a name that only looks like a path); the builder is called as ``build(d_model=D, **options)``."""
 
     target: str = "swiglu"
     options: dict[str, Any] = field(default_factory=dict)
