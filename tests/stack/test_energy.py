@@ -68,6 +68,11 @@ def test_rapl_counters_measured_with_wraparound_on_a_fake_powercap_tree(tmp_path
     cfg = EnergyConfig(powercap_root=str(root), dev_root=str(tmp_path), poll_seconds=0, pue=1.2,
                        carbon_intensity_kg_per_kwh=0.5)
     probe = cfg.build().start()
+    assert probe._thread is None  # polled here by hand; with poll_seconds > 0 a thread would poll
+    threaded = EnergyConfig(powercap_root=str(root), dev_root=str(tmp_path)).build().start()
+    assert threaded._thread is not None and threaded._thread.is_alive()
+    threaded.stop()
+    assert not threaded._thread.is_alive()
     steps = [  # (package-0, dram, package-1) readings between polls
         (950_000, 40_000, 300_000),
         (100_000, 5_000, 600_000),  # package-0 and dram wrapped

@@ -22,6 +22,9 @@ class Channel:
     measured: bool = False
     #: "machine": the counter sees every process on the device; "process": only this process tree
     scope: str = "process"
+    #: whether readings between start and end matter (a counter that wraps, power to integrate); the
+    #: meter's polling thread runs only when some channel says so
+    polled: bool = False
 
     def poll(self) -> None:
         pass

@@ -41,7 +41,7 @@ class NvmlPowerChannel(Channel):
     """Boards without the energy counter: ``nvmlDeviceGetPowerUsage`` (milliwatts) integrated over
     the polls (trapezoids), so an estimate of the energy between polls."""
 
-    device, measured, scope = "gpu", False, "machine"
+    device, measured, scope, polled = "gpu", False, "machine", True
 
     def __init__(self, nvml: Any, index: int, handle: Any) -> None:
         self.nvml, self.handle = nvml, handle
@@ -86,7 +86,7 @@ class AmdSmiChannel(Channel):
     """``amdsmi_get_energy_count``: an accumulator in units of ``counter_resolution`` microjoules
     (the key is ``energy_accumulator`` in ROCm 6.4+, ``power`` before)."""
 
-    device, measured, scope = "gpu", True, "machine"
+    device, measured, scope, polled = "gpu", True, "machine", True
 
     def __init__(self, smi: Any, index: int, handle: Any) -> None:
         self.smi, self.handle = smi, handle

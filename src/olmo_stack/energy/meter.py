@@ -79,7 +79,7 @@ class Probe:
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
-        if cfg.poll_seconds > 0:
+        if cfg.poll_seconds > 0 and any(c.polled for c in self.channels):
             self._thread = threading.Thread(target=self._loop, name="energy-poll", daemon=True)
             self._thread.start()
 

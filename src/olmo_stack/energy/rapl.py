@@ -28,8 +28,7 @@ def _read_int(path: Path) -> int:
 
 
 class RaplChannel(Channel):
-    measured = True
-    scope = "machine"
+    measured, scope, polled = True, "machine", True
 
     def __init__(self, zone: Path, device: str) -> None:
         self.zone = zone
