@@ -5,12 +5,15 @@ and ``run(args) -> int``, and the one error boundary that turns bad input into a
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from collections.abc import Callable, Mapping
 
 #: exit status of a run refused for bad input (argparse's own usage errors exit 2 too)
 EXIT_BAD_INPUT = 2
+#: exit status of a run that could not write its outputs (a full disk, a checkpoint write that failed)
+EXIT_WRITE_FAILED = 1
 
 
 def bad_input_errors() -> tuple[type[BaseException], ...]:
@@ -20,6 +23,18 @@ def bad_input_errors() -> tuple[type[BaseException], ...]:
     from omegaconf.errors import OmegaConfBaseException
 
     return (ValueError, FileNotFoundError, NotADirectoryError, OmegaConfBaseException, HydraException)
+
+
+def is_write_failure(e: BaseException) -> bool:
+    """The run could not write (no space, quota, a failed checkpoint write): the machine's fault, not the
+    input's; the error already names the path, so one line says it all."""
+    if not isinstance(e, OSError):
+        return False
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    from olmo_core.checkpoint.manager import CheckpointWriteError  # torch: only once a run has failed
+
+    return isinstance(e, CheckpointWriteError)
 
 
 def run_cli(prog: str, description: str, commands: Mapping[str, tuple[str, str]], argv: list[str] | None,
@@ -47,7 +62,10 @@ def run_cli(prog: str, description: str, commands: Mapping[str, tuple[str, str]]
     try:
         return int(module.run(args) or 0)
     except Exception as e:
-        if not isinstance(e, bad_input_errors()):
-            raise
-        print(f"{prog} {name}: error: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        if isinstance(e, bad_input_errors()):
+            print(f"{prog} {name}: error: {e}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if is_write_failure(e):
+            print(f"{prog} {name}: error: {e}", file=sys.stderr)
+            return EXIT_WRITE_FAILED
+        raise
