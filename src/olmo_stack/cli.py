@@ -17,6 +17,7 @@ EPILOG = """examples:
   olmo-stack index runs/demo                # suffix-array index of the run's pretraining tokens
   olmo-stack trace-text runs/demo "In the beginning God created the heaven"   # spans found in training data
   olmo-stack trace-text runs/demo --prompt "And God said" --min-len 6          # generate, then trace
+  olmo-stack revisions runs/demo             # the revisions step{N}-tokens{M} pretraining published
   olmo-stack launch demo --cluster lumi --nodes 16 --account project_462000000 --out launch/
 """
 
@@ -58,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_index_parser(sub)
     add_trace_text_parser(sub)
+    from olmo_stack.revisions import add_revisions_parser
+
+    add_revisions_parser(sub)
     return parser
 
 
@@ -116,6 +120,10 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         extra = ["--json"] if args.json else []
         return olmo_core_main(["data-order", "--config", str(run_dir), "--step", str(args.step),
                                "--check-metrics", str(run_dir / "metrics.jsonl"), *extra])
+    if args.command == "revisions":
+        from olmo_stack.revisions import run_revisions
+
+        return run_revisions(args)
     if args.command in ("index", "trace-text"):
         from olmo_stack.tracing.commands import run_command
 

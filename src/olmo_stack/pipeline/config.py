@@ -20,6 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 from olmo_core.config.load import run_preset
 from olmo_core.config.schema import RunConfig
 from olmo_stack.energy import EnergyConfig
+from olmo_stack.pipeline.learning_curve import LearningCurveConfig
 from open_instruct.train.config import InstructRunConfig
 from open_instruct.train.presets import RUN_PRESETS
 
@@ -71,7 +72,9 @@ def _demo_pretrain() -> PretrainConfig:
     cfg.data.seq_len, cfg.data.micro_batch_size = 256, 8
     cfg.optim.scheduler.warmup_steps = 12
     cfg.trainer.max_steps = 250
-    cfg.trainer.checkpoint.every, cfg.trainer.checkpoint.permanent_every = 50, 100
+    cfg.trainer.checkpoint.every, cfg.trainer.checkpoint.permanent_every = 25, 100
+    # every checkpoint a revision step{N}-tokens{M} of <pretrain>/hub: ten, for the learning curve
+    cfg.trainer.callbacks["hub_revisions"] = {"every": 25}
     return cfg
 
 
@@ -105,6 +108,8 @@ class StackConfig:
     pretrain: PretrainConfig = field(default_factory=_demo_pretrain)
     eval: EvalConfig = field(default_factory=EvalConfig)
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
+    #: how every revision pretraining published is scored for the learning curve
+    learning_curve: LearningCurveConfig = field(default_factory=LearningCurveConfig)
     #: each stage's energy and CO2eq (PUE, grid intensity, power models): olmo_stack.energy
     energy: EnergyConfig = field(default_factory=EnergyConfig)
 
@@ -116,9 +121,11 @@ def _smoke() -> StackConfig:
     p = cfg.pretrain
     p.data.seq_len, p.trainer.max_steps = 128, 40
     p.trainer.checkpoint.every, p.trainer.checkpoint.permanent_every = 20, 40
+    p.trainer.callbacks["hub_revisions"] = {"every": 20}
     p.eval_every, p.inloop_tasks, p.inloop_limit = 20, "arc_easy", 10
     cfg.adapt.sft.data.max_length = cfg.adapt.dpo.data.max_length = 128
     cfg.adapt.dpo.data.holdout = 40
+    cfg.learning_curve.limit, cfg.learning_curve.max_docs_per_subdomain = 10, 3
     return cfg
 
 

@@ -21,6 +21,7 @@ from olmo_stack.pipeline.data import (
 from olmo_stack.pipeline.energy_report import energy_cell, total_line
 from olmo_stack.pipeline.evaluate import stage_eval_adapted, stage_eval_base
 from olmo_stack.pipeline.export import stage_export, stage_routing
+from olmo_stack.pipeline.learning_curve import stage_learning_curve
 from olmo_stack.pipeline.report_build import build_report
 from olmo_stack.pipeline.reporting import summary_of
 from olmo_stack.pipeline.train import PretrainStageConfig, stage_pretrain
@@ -48,6 +49,8 @@ def build_stages(cfg: StackConfig) -> list[Stage]:
     ]
     if cfg.moe:
         stages.append(Stage("routing", stage_routing, after=("pretrain", "tokens")))
+    # every revision pretraining published, scored with the in-loop tasks: the report's learning curve
+    stages.append(Stage("learning_curve", stage_learning_curve, config=cfg.learning_curve, after=("pretrain", "tokens")))
     stages += [
         Stage("eval_base", stage_eval_base, config=ev, after=("pretrain", "tokens")),
         Stage("sft", stage_sft, config=cfg.adapt, after=("pretrain",)),
