@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 EPILOG = """examples:
   # eval paragraphs exported as Dolma documents (one per eval instance), then the scan
@@ -43,12 +44,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index-dir", default=None, help="where filters are cached (default: DESTINATION/index)")
     parser.add_argument("--flag-only", action="store_true", help="write attributes only, no clean/ copy")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="where the training files are scanned: this process (default) or one Ray task a file")
+    parser.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or a "
+                        "local instance); the outputs and work folders must be on a filesystem every node reaches")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="--executor ray: CPUs of a local Ray instance (default: every core)")
     parser.add_argument("--no-progress", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
     from dolma_tools.decont import DecontConfig, decontaminate
 
+    if args.ray_address:  # read by dolma_tools.executor.ordered.connect_ray
+        os.environ["RAY_ADDRESS"] = args.ray_address
     cfg = DecontConfig(name=args.name, min_words=args.min_words, ngram_length=args.ngram_length,
                        threshold=args.threshold, false_positive_rate=args.false_positive_rate,
                        drop=not args.flag_only, index_dir=args.index_dir)
@@ -61,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         bar = tqdm(total=len(expand_inputs(args.documents)), desc="decontaminate", unit="file")
     try:
         report = decontaminate(args.eval_documents, args.documents, args.destination, cfg,
-                               progress=bar.update if bar is not None else None)
+                               progress=bar.update if bar is not None else None,
+                               executor=args.executor, processes=args.processes)
     finally:
         if bar is not None:
             bar.close()

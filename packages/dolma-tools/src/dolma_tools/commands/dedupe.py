@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 EPILOG = """examples:
@@ -12,8 +13,9 @@ EPILOG = """examples:
       --mode paragraph --processes 2 --save-filter out/corpus.bloom
   # decontamination: mark training paragraphs found in a read-only filter built from eval sets
   dolma-tools dedupe --documents train/ --destination out/attributes/decon --filter eval.bloom --read-only
-  # near-duplicate documents
-  dolma-tools dedupe --documents ../shared/data/corpus --destination out/attributes/minhash --mode minhash
+  # near-duplicate documents, the signature and bucket stages as Ray tasks
+  dolma-tools dedupe --documents ../shared/data/corpus --destination out/attributes/minhash --mode minhash \\
+      --executor ray
   # ... scored against a synth-corpus key file: precision and recall per Jaccard band
   dolma-tools dedupe --mode minhash --documents out/synth/documents --destination out/synth/minhash \
       --truth out/synth/truth.jsonl.gz --clusters out/synth/clusters.jsonl.gz
@@ -53,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--truth", default=None,
                         help="minhash: a synth-corpus key file; the summary gains precision/recall per Jaccard band")
     parser.add_argument("--summary", default=None, help="also write the summary JSON here")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="where files are read and hashed: local processes (default) or Ray tasks (Bloom: the filter stays in this process; minhash: signatures a task per file, buckets a task per band)")
+    parser.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or a "
+                        "local instance); the outputs and work folders must be on a filesystem every node reaches")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -61,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     from dolma_tools.dedupe import BloomDedupeConfig, MinHashConfig, dedupe_files
     from dolma_tools.dedupe.minhash import minhash_dedupe
 
+    if args.ray_address:  # read by dolma_tools.executor.ordered.connect_ray
+        os.environ["RAY_ADDRESS"] = args.ray_address
     if args.summary:  # written last: an earlier run's summary must not outlive this run's outputs
         Path(args.summary).unlink(missing_ok=True)
 
@@ -70,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                             processes=args.processes, verify=args.verify, work_dir=args.work_dir,
                             keep_work=args.keep_work)
         summary = minhash_dedupe(args.documents, cfg, destination=args.destination, clusters_file=args.clusters,
-                                 truth=args.truth, progress=not args.no_progress)
+                                 truth=args.truth, progress=not args.no_progress, executor=args.executor)
     else:
         if args.read_only and not args.filter:
             raise SystemExit("dolma-tools dedupe: --read-only needs --filter PATH")
@@ -81,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
                                 expected_items=args.expected_items, false_positive_rate=args.false_positive_rate,
                                 filter_path=args.filter, read_only=args.read_only, save_filter=args.save_filter,
                                 processes=args.processes)
-        summary = dedupe_files(args.documents, cfg, destination=args.destination, progress=not args.no_progress)
+        summary = dedupe_files(args.documents, cfg, destination=args.destination, progress=not args.no_progress,
+                               executor=args.executor)
         summary.pop("per_file", None)
     text = json.dumps(summary, indent=2, sort_keys=True)
     print(text)

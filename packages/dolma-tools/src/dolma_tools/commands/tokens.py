@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 EPILOG = """examples:
@@ -33,6 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--summary", default=None, help="also write the summary JSON here")
     parser.add_argument("--array-format", choices=["memmap", "npy"], default="memmap",
                         help="memmap: headerless ids + Dolma's .csv.gz (default); npy: NumPy .npy files")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="where files are tokenized: local processes (default) or one Ray task a file; packing runs here")
+    parser.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or a "
+                        "local instance); the outputs and work folders must be on a filesystem every node reaches")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -40,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
     from dolma_tools.atomic import remove_stale_temporaries, write_text_atomic
     from dolma_tools.tokens import tokenize_files
 
+    if args.ray_address:  # read by dolma_tools.executor.ordered.connect_ray
+        os.environ["RAY_ADDRESS"] = args.ray_address
     if args.summary:  # written last: an earlier run's summary must not outlive this run's outputs
         Path(args.summary).unlink(missing_ok=True)
 
@@ -47,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
                              max_tokens_per_file=args.max_tokens_per_file, batch_size=args.batch_size,
                              processes=args.processes, shuffle_seed=args.shuffle_seed, limit=args.limit,
                              progress=not args.no_progress, eos_id=args.eos_id, pad_id=args.pad_id,
-                             keep_work=args.keep_work, array_format=args.array_format)
+                             keep_work=args.keep_work, array_format=args.array_format,
+                             executor=args.executor)
     text = json.dumps(summary, indent=2)
     print(text)
     if args.summary:  # never a half-written summary a killed run left, nor its temporary

@@ -19,6 +19,7 @@ import json
 import shutil
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +29,22 @@ from dolma_tools.decont.filter import DecontFilter
 from dolma_tools.decont.index import DecontIndex
 from dolma_tools.dedupe.layout import input_files, write_attribute_file
 from dolma_tools.docio import attributes_file
+from dolma_tools.executor.ordered import ordered_map
+from dolma_tools.executor.tasks import default_processes
 
 REPORT_FORMAT = "dolma-tools/decont-report"
 REPORT_VERSION = 1
 
 
 def decontaminate(eval_documents: Any, documents: Any, destination: str | Path, config: DecontConfig | None = None,
-                  *, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                  *, progress: Callable[[int], None] | None = None, executor: str = "local",
+                  processes: int | None = None) -> dict[str, Any]:
     """Index ``eval_documents``, scan ``documents`` (files, folders or globs) and write the layout
-    above; returns the report. ``progress(1)`` is called per training file."""
+    above; returns the report. ``progress(1)`` is called per training file.
+
+    The index is built here; the scans run one after another in this process (``executor="local"``,
+    the default) or as one Ray task per training file (``"ray"``, ``processes`` CPUs for a local
+    instance, default all), and their stats are assembled here in input order either way."""
     config = config or DecontConfig()
     out = Path(destination)
     sweep_temporaries(out, recursive=True)  # what a killed run was writing (a shared index_dir: Bloom.save)
@@ -47,8 +55,10 @@ def decontaminate(eval_documents: Any, documents: Any, destination: str | Path, 
     files = input_files(documents)
     _forget_other_indexes(out / "stats", index.key)
     stats = []
-    for path, base in files:
-        stats.append(_scan(config, decont, path, base, out, index))
+    scan = partial(_scan_one, config, decont, out, index)
+    workers = 1 if executor == "local" else (processes or default_processes())
+    for record in ordered_map(scan, files, workers, executor=executor):
+        stats.append(record)
         if progress:
             progress(1)
     _write_eval_attributes(config, index, stats, out / "eval_attributes")
@@ -64,6 +74,11 @@ def _forget_other_indexes(stats_root: Path, key: str) -> None:
         for child in stats_root.iterdir():
             if child.name != key:
                 shutil.rmtree(child, ignore_errors=True)
+
+
+def _scan_one(config: DecontConfig, decont: DecontFilter, out: Path, index: DecontIndex,
+              file: tuple[Path, Path]) -> dict[str, Any]:
+    return _scan(config, decont, file[0], file[1], out, index)
 
 
 def _scan(config: DecontConfig, decont: DecontFilter, path: Path, base: Path, out: Path,

@@ -1,6 +1,6 @@
 """Exact dedup of ids, documents or paragraphs with a Bloom filter, writing attribute files.
 
-How the work is shared: worker processes read, split and hash one input file each (the costly
+How the work is shared: worker processes (or Ray tasks) read, split and hash one input file each (the costly
 part); the parent process owns the filter and walks the files in sorted order, marking an item a
 duplicate when it is in the filter or appeared earlier in the same file, then adding the file's
 items. The filter is therefore touched by a single process in a fixed order, and the attributes
@@ -73,8 +73,12 @@ def open_filter(config: BloomDedupeConfig, files: Sequence[Path]) -> BloomFilter
 
 def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeConfig | None = None, *,
                  destination: str | Path | None = None, progress: bool = False,
-                 bloom: BloomFilter | None = None) -> dict[str, Any]:
+                 bloom: BloomFilter | None = None, executor: str = "local") -> dict[str, Any]:
     """Mark duplicates in every input file and write one attribute file per input file.
+
+    ``executor``: where the files are read and hashed, ``local`` (``config.processes`` forked
+    workers) or ``ray`` (one Ray task a file); the filter stays in this process either way and
+    takes the files in sorted order, so the attributes are the same bytes on both.
 
     Returns a summary: counts of documents, units and duplicates (also per source file), the filter
     parameters and its expected and measured false-positive rates."""
@@ -90,7 +94,7 @@ def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeC
     per_file: dict[str, dict[str, int]] = {}
     bar = _progress(len(files), progress)
     tasks = [_FileTask(p, config) for p in files]
-    for (path, base), units in zip(with_base, ordered_map(_hash_file, tasks, config.processes), strict=True):
+    for (path, base), units in zip(with_base, ordered_map(_hash_file, tasks, config.processes, executor), strict=True):
         if bloom.read_only:
             scores = unit_scores(units, bloom.contains_hashes(units.hashes))
         elif config.ngram_length > 0:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from dolma_tools.atomic import remove_stale_temporaries
 from dolma_tools.docio import atomic_output, expand_inputs_with_base
+from dolma_tools.executor.ordered import ordered_map as _ordered_map
 from dolma_tools.interfaces import FormatError, attributes_path
 
 T = TypeVar("T")
@@ -47,15 +47,9 @@ def write_attribute_file(path: Path, doc_ids: Sequence[str], key: str,
                         for doc_id, s in zip(doc_ids, spans, strict=True)))
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], processes: int) -> Iterator[R]:
-    """``map`` in input order, over ``processes`` forked workers (inline when 1)."""
-    items = list(items)
-    if processes <= 1 or len(items) <= 1:
-        yield from map(fn, items)
-        return
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
-    with ctx.Pool(min(processes, len(items))) as pool:
-        yield from pool.imap(fn, items, chunksize=1)
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], processes: int, executor: str = "local") -> Iterator[R]:
+    """``map`` in input order, over ``processes`` forked workers (inline when 1) or Ray tasks."""
+    return _ordered_map(fn, items, processes, executor=executor)
 
 
 def summary_line(summary: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ similarity ``s``; the defaults are datatrove's 14 bands of 8 rows, 50% near s = 
 
 Stages, as datatrove runs them (files between them: ``dedupe.buckets``):
 
-1. signatures: workers, one input file each, write sorted bucket runs, signatures and shingle hashes;
+1. signatures: workers (or Ray tasks), one input file each, write sorted bucket runs, signatures and shingle hashes;
 2. buckets: per band, the runs are merged a key range at a time into edges (adjacent equal keys);
 3. clusters: the edges are read band after band into a union-find over document indices; an edge
    between two documents not yet in one cluster joins them only if its score (``verify``: the exact
@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from dolma_tools.dedupe.config import MinHashConfig
 from dolma_tools.dedupe.layout import attribute_file, input_files, ordered_map, write_attribute_file
 from dolma_tools.dedupe.unionfind import UnionFind
 from dolma_tools.dedupe.verify import get_verifier
+from dolma_tools.dedupe.workdir import keep, make_work_dir
 from dolma_tools.docio import atomic_output, iter_documents
 
 _EMPTY = np.uint32(0xFFFFFFFF)
@@ -197,34 +197,35 @@ def _file_indices(file_offsets: list[int], total: int) -> Iterator[tuple[int, ra
 
 def minhash_dedupe(inputs: str | Path | Iterable[str | Path], config: MinHashConfig | None = None, *,
                    destination: str | Path | None = None, clusters_file: str | Path | None = None,
-                   truth: str | Path | None = None, progress: bool = False) -> dict[str, Any]:
+                   truth: str | Path | None = None, progress: bool = False,
+                   executor: str = "local") -> dict[str, Any]:
     """Cluster near-duplicate documents, write ``<name>__minhash__duplicate_document`` attributes
     (a whole-document span on every document but the first of its cluster) and return a summary.
 
     ``clusters_file``: also write ``{"id", "kept"}`` for every duplicate (JSON lines, ``.gz`` allowed).
     ``truth``: a key file from ``dolma-tools synth-corpus``; the summary then has ``quality``
-    (precision and recall per Jaccard band, :func:`dolma_tools.dedupe.minhash_eval.evaluate`)."""
+    (precision and recall per Jaccard band, :func:`dolma_tools.dedupe.minhash_eval.evaluate`).
+    ``executor="ray"``: the signature stage (a task per file) and the bucket stage (a task per band)
+    run as Ray tasks, which must reach the work folder (``work_dir`` on a shared filesystem on a
+    cluster); clusters and attributes are resolved here, as with the local pool, so the files match."""
     config = config or MinHashConfig()
     get_verifier(config.verify)  # an unknown name fails before any work
     t0 = time.perf_counter()
     with_base = input_files(inputs)
-    parent = Path(config.work_dir) if config.work_dir else None
-    if parent is not None:
-        parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="minhash-", dir=parent))
+    work = make_work_dir(config.work_dir)
     timings: dict[str, float] = {}
     store: SignatureStore | None = None
     try:
         tick = time.perf_counter()
         tasks = [_SigTask(p, f, work, config) for f, (p, _) in enumerate(with_base)]
-        counts = list(_progress(ordered_map(_signature_stage, tasks, config.processes), len(tasks),
+        counts = list(_progress(ordered_map(_signature_stage, tasks, config.processes, executor), len(tasks),
                                 "minhash signatures", progress))
         offsets = [int(x) for x in np.cumsum([0, *counts])[:-1]]
         n = int(sum(counts))
         timings["signatures"] = time.perf_counter() - tick
         tick = time.perf_counter()
         band_tasks = [_BandTask(work, b, tuple(offsets), config.merge_records) for b in range(config.bands)]
-        edge_files = list(ordered_map(_bucket_stage, band_tasks, config.processes))
+        edge_files = list(ordered_map(_bucket_stage, band_tasks, config.processes, executor))
         timings["buckets"] = time.perf_counter() - tick
         tick = time.perf_counter()
         store = SignatureStore(work, offsets, signature_size=config.bands * config.rows)
@@ -262,7 +263,9 @@ def minhash_dedupe(inputs: str | Path | Iterable[str | Path], config: MinHashCon
     finally:
         if store is not None:
             store.close()
-        if not config.keep_work:
+        if config.keep_work:
+            keep(work)
+        else:
             shutil.rmtree(work, ignore_errors=True)
     summary["work_dir"] = str(work) if config.keep_work else None
     summary["seconds"] = round(time.perf_counter() - t0, 3)

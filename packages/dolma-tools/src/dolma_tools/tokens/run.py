@@ -27,6 +27,7 @@ import numpy as np
 
 from dolma_tools.atomic import sweep_temporaries, write_json_atomic
 from dolma_tools.docio import expand_inputs
+from dolma_tools.executor.ordered import ordered_map
 from dolma_tools.hashing import json_key
 from dolma_tools.interfaces import read_tokens_sidecar, sidecar_path, token_dtype_for
 from dolma_tools.tokens.arrays import DEFAULT_ARRAY_FORMAT, METADATA_SUFFIX, check_array_format
@@ -49,7 +50,13 @@ def _init_worker() -> None:
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 
-def _run_units(tasks: list[UnitTask], processes: int, progress: bool) -> list[dict[str, Any]]:
+def _tokenize_in_worker(task: UnitTask) -> dict[str, Any]:
+    _init_worker()
+    return tokenize_unit(task)
+
+
+def _run_units(tasks: list[UnitTask], processes: int, progress: bool, executor: str = "local"
+               ) -> list[dict[str, Any]]:
     bar = None
     if progress:
         from tqdm import tqdm
@@ -70,7 +77,11 @@ def _run_units(tasks: list[UnitTask], processes: int, progress: bool) -> list[di
             bar.update(task.unit.path.stat().st_size)
             bar.set_postfix(tokens=f"{tokens:,}", tok_s=f"{tokens / max(time.perf_counter() - t0, 1e-9):,.0f}")
 
-    if processes <= 1 or len(order) <= 1:
+    if executor != "local":  # one Ray task a unit; the units are the same files whoever writes them
+        for task, res in zip(order, ordered_map(_tokenize_in_worker, order, processes, executor=executor),
+                             strict=True):
+            done(task, res)
+    elif processes <= 1 or len(order) <= 1:
         for task in order:
             done(task, tokenize_unit(task))
     else:
@@ -148,12 +159,13 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
                    batch_size: int = 256, limit: int | None = None, processes: int = 1,
                    shuffle_seed: int | None = None, progress: bool = False, eos_id: int = OLMO_EOS_ID,
                    pad_id: int = OLMO_PAD_ID, keep_work: bool = False, batch_chars: int = 4_000_000,
-                   array_format: str = DEFAULT_ARRAY_FORMAT) -> dict[str, Any]:
+                   array_format: str = DEFAULT_ARRAY_FORMAT, executor: str = "local") -> dict[str, Any]:
     """Tokenize document files into ``destination`` and return a summary (documents, tokens, shards,
     per_source counts, speed). Resumes from the finished units of a killed run; byte-identical output
     for any ``processes``. ``shuffle_seed`` shuffles documents (seeded); ``limit`` keeps the first
     ``limit`` documents in input order. ``array_format``: ``memmap`` (headerless + Dolma's ``.csv.gz``,
-    the default) or ``npy``."""
+    the default) or ``npy``. ``executor``: the tokenize stage on ``local`` forked processes or as
+    ``ray`` tasks (one a unit, ``processes`` CPUs for a local instance); packing runs here either way."""
     t0 = time.perf_counter()
     check_array_format(array_format)
     destination = Path(destination)
@@ -175,7 +187,7 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
     (destination / SUMMARY).unlink(missing_ok=True)
     tasks = [UnitTask(u, tokenizer_path, eos_id, pad_id, batch_size, batch_chars) for u in units]
     try:
-        results = _run_units(tasks, processes, progress)
+        results = _run_units(tasks, processes, progress, executor)
     except BaseException:
         sweep_temporaries(work)  # an error stops the pool's workers mid-write (SIGTERM): clear what they left
         raise
