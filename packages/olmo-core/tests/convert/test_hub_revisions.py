@@ -66,6 +66,7 @@ def test_revisions_load_offline_in_transformers_with_checkpoint_logits(corpus_to
     assert done.returncode == 0, done.stderr[-2000:]
 
     revs = list_revisions(run_dir / "hub", REPO)
+    assert [p.name for p in (run_dir / "hub").rglob("*") if ".tmp-" in p.name] == []  # nothing half-written left
     # 4 x 32 tokens a step; the final checkpoint (step 8) is published too
     assert [(r.name, r.step, r.tokens) for r in revs] == [
         ("step3-tokens384", 3, 384), ("step6-tokens768", 6, 768), ("step8-tokens1k", 8, 1024)]

@@ -21,13 +21,12 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from olmo_core.faults import fault_point
-from olmo_core.fileio import atomic_path, write_atomic
+from olmo_core.fileio import atomic_path, sweep_stale_temporaries, write_atomic
 
 REVISION_FILE = "olmo_revision.json"
 #: files huggingface_hub stores as LFS objects (blob named by SHA-256); the rest are git blobs (SHA-1)
@@ -119,8 +118,11 @@ def write_revision(hub_dir: str | Path, card: RevisionCard, checkpoint_dir: str 
     repo = repo_folder(hub_dir, card.repo_id)
     for sub in ("blobs", "snapshots", "refs"):
         (repo / sub).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=repo, prefix=".export-") as tmp:
-        export = to_hf(checkpoint_dir, Path(tmp) / "hf", tokenizer=tokenizer)
+    _sweep(repo)
+    staging = repo / f".export.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        export = to_hf(checkpoint_dir, staging / "hf", tokenizer=tokenizer)
         (export / "README.md").write_text(card.markdown())
         (export / REVISION_FILE).write_text(json.dumps(asdict(card) | {"revision": card.revision}, indent=1))
         files = {p.name: _blob_hash(p) for p in sorted(export.iterdir()) if p.is_file()}
@@ -130,6 +132,8 @@ def write_revision(hub_dir: str | Path, card: RevisionCard, checkpoint_dir: str 
                 with atomic_path(target) as t:
                     shutil.move(str(export / name), t)
             fault_point("revisions.blob")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     commit_hash = hashlib.sha1("".join(f"{n}\0{b}\n" for n, b in sorted(files.items())).encode()).hexdigest()
     snapshot = repo / "snapshots" / commit_hash
     if not snapshot.is_dir():
@@ -142,6 +146,15 @@ def write_revision(hub_dir: str | Path, card: RevisionCard, checkpoint_dir: str 
     if main:
         write_atomic(repo / "refs" / "main", commit_hash)
     return snapshot
+
+
+def _sweep(repo: Path) -> None:
+    """Remove what a killed writer left (``.<name>.tmp-<pid>`` of a dead process: an export folder,
+    a blob, a snapshot), whatever revision it was writing."""
+    for folder in (repo, repo / "blobs", repo / "snapshots", repo / "refs"):
+        for p in list(folder.iterdir()):
+            if p.name.startswith(".") and ".tmp-" in p.name:
+                sweep_stale_temporaries(folder / p.name[1:p.name.index(".tmp-")])
 
 
 @dataclass(frozen=True)
