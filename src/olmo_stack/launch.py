@@ -40,8 +40,15 @@ def write_launch_files(cfg: StackConfig, out_dir: str | Path, opts: LaunchOption
                 f"data.ray_address={opts.ray_address}"]
     data_sh = write_atomic(out / "data_ray.sh", "\n".join([
         "#!/bin/bash",
-        "# Data stages (filter, dedupe, decontaminate, tokenize) on a Ray cluster: run on the head node of a",
-        "# cluster started with `ray start --head` (workers: `ray start --address=<head>:6379`).",
+        "# Data stages on a Ray cluster: run on the head node of a cluster started with `ray start --head`",
+        "# (workers: `ray start --address=<head>:6379`); every node must reach the run folder (a shared",
+        "# filesystem). What runs where:",
+        "# - stage filter (the dolma-tools pipeline): tagging, both mixes and its tokens step one Ray task per",
+        "#   file; Bloom dedup reads and hashes a Ray task per file while the filter stays in this process;",
+        "#   MinHash signatures a Ray task per file, bucket merges a Ray task per band, clusters and",
+        "#   attributes in this process;",
+        "# - stages decontaminate (index and eval flags) and tokens (held-out split, tokenize, pack) run in",
+        "#   this process with data.processes local workers: olmo-stack does not hand them to Ray.",
         "set -euo pipefail",
         "ray status >/dev/null",
         " ".join(shlex.quote(a) for a in data_cmd), ""]), mode=0o755)

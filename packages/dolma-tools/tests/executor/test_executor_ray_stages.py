@@ -145,3 +145,35 @@ def test_tokens_on_ray(slice_dir: Path, kills: Path, tmp_path: Path) -> None:
         return {k: v for k, v in tree(root).items() if k != "summary.json"}
 
     assert shards(tmp_path / "ray") == shards(tmp_path / "local")
+
+
+def test_cli_flags_reach_ray(slice_dir: Path, kills: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--executor ray`` on the command line: MinHash's stages go to Ray, the summary and the files equal
+    the local command's."""
+    from dolma_tools.cli import main
+    from dolma_tools.executor import ordered
+
+    stages: list[str] = []
+    ray_map = ordered._ray_map
+
+    def counted(fn, items, processes, address):  # noqa: ANN001, ANN202
+        stages.append(fn.__name__)
+        return ray_map(fn, items, processes, address)
+
+    monkeypatch.setattr(ordered, "_ray_map", counted)
+
+    summaries = {}
+    for executor in ("local", "ray"):
+        assert main(["dedupe", "--documents", str(slice_dir / "documents"), "--destination",
+                     str(tmp_path / executor), "--mode", "minhash", "--processes", "2", "--no-progress",
+                     "--executor", executor, "--summary", str(tmp_path / f"{executor}.json")]) == 0
+        summaries[executor] = json.loads((tmp_path / f"{executor}.json").read_text())
+        for s in summaries[executor].values():
+            if isinstance(s, dict):
+                s.pop("seconds", None)
+        summaries[executor].pop("seconds"), summaries[executor].pop("stage_seconds")
+    capsys.readouterr()
+    assert stages == ["_signature_stage", "_bucket_stage"]
+    assert summaries["ray"] == summaries["local"] and summaries["ray"]["duplicate_documents"] >= 8
+    assert tree(tmp_path / "ray") == tree(tmp_path / "local")

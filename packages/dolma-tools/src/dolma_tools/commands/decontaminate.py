@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 EPILOG = """examples:
   # eval paragraphs exported as Dolma documents (one per eval instance), then the scan
@@ -56,8 +55,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dolma_tools.decont import DecontConfig, decontaminate
 
-    if args.ray_address:  # read by dolma_tools.executor.ordered.connect_ray
-        os.environ["RAY_ADDRESS"] = args.ray_address
     cfg = DecontConfig(name=args.name, min_words=args.min_words, ngram_length=args.ngram_length,
                        threshold=args.threshold, false_positive_rate=args.false_positive_rate,
                        drop=not args.flag_only, index_dir=args.index_dir)
@@ -71,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = decontaminate(args.eval_documents, args.documents, args.destination, cfg,
                                progress=bar.update if bar is not None else None,
-                               executor=args.executor, processes=args.processes)
+                               executor=args.executor, processes=args.processes,
+                               ray_address=args.ray_address)
     finally:
         if bar is not None:
             bar.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 EPILOG = """examples:
@@ -67,8 +66,6 @@ def run(args: argparse.Namespace) -> int:
     from dolma_tools.dedupe import BloomDedupeConfig, MinHashConfig, dedupe_files
     from dolma_tools.dedupe.minhash import minhash_dedupe
 
-    if args.ray_address:  # read by dolma_tools.executor.ordered.connect_ray
-        os.environ["RAY_ADDRESS"] = args.ray_address
     if args.summary:  # written last: an earlier run's summary must not outlive this run's outputs
         Path(args.summary).unlink(missing_ok=True)
 
@@ -78,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
                             processes=args.processes, verify=args.verify, work_dir=args.work_dir,
                             keep_work=args.keep_work)
         summary = minhash_dedupe(args.documents, cfg, destination=args.destination, clusters_file=args.clusters,
-                                 truth=args.truth, progress=not args.no_progress, executor=args.executor)
+                                 truth=args.truth, progress=not args.no_progress, executor=args.executor,
+                                 ray_address=args.ray_address)
     else:
         if args.read_only and not args.filter:
             raise SystemExit("dolma-tools dedupe: --read-only needs --filter PATH")
@@ -90,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
                                 filter_path=args.filter, read_only=args.read_only, save_filter=args.save_filter,
                                 processes=args.processes)
         summary = dedupe_files(args.documents, cfg, destination=args.destination, progress=not args.no_progress,
-                               executor=args.executor)
+                               executor=args.executor, ray_address=args.ray_address)
         summary.pop("per_file", None)
     text = json.dumps(summary, indent=2, sort_keys=True)
     print(text)

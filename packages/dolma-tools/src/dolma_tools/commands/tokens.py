@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 EPILOG = """examples:
@@ -45,8 +44,6 @@ def run(args: argparse.Namespace) -> int:
     from dolma_tools.atomic import remove_stale_temporaries, write_text_atomic
     from dolma_tools.tokens import tokenize_files
 
-    if args.ray_address:  # read by dolma_tools.executor.ordered.connect_ray
-        os.environ["RAY_ADDRESS"] = args.ray_address
     if args.summary:  # written last: an earlier run's summary must not outlive this run's outputs
         Path(args.summary).unlink(missing_ok=True)
 
@@ -55,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                              processes=args.processes, shuffle_seed=args.shuffle_seed, limit=args.limit,
                              progress=not args.no_progress, eos_id=args.eos_id, pad_id=args.pad_id,
                              keep_work=args.keep_work, array_format=args.array_format,
-                             executor=args.executor)
+                             executor=args.executor, ray_address=args.ray_address)
     text = json.dumps(summary, indent=2)
     print(text)
     if args.summary:  # never a half-written summary a killed run left, nor its temporary

@@ -38,7 +38,7 @@ REPORT_VERSION = 1
 
 def decontaminate(eval_documents: Any, documents: Any, destination: str | Path, config: DecontConfig | None = None,
                   *, progress: Callable[[int], None] | None = None, executor: str = "local",
-                  processes: int | None = None) -> dict[str, Any]:
+                  processes: int | None = None, ray_address: str | None = None) -> dict[str, Any]:
     """Index ``eval_documents``, scan ``documents`` (files, folders or globs) and write the layout
     above; returns the report. ``progress(1)`` is called per training file.
 
@@ -57,7 +57,7 @@ def decontaminate(eval_documents: Any, documents: Any, destination: str | Path, 
     stats = []
     scan = partial(_scan_one, config, decont, out, index)
     workers = 1 if executor == "local" else (processes or default_processes())
-    for record in ordered_map(scan, files, workers, executor=executor):
+    for record in ordered_map(scan, files, workers, executor=executor, ray_address=ray_address):
         stats.append(record)
         if progress:
             progress(1)

@@ -73,12 +73,14 @@ def open_filter(config: BloomDedupeConfig, files: Sequence[Path]) -> BloomFilter
 
 def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeConfig | None = None, *,
                  destination: str | Path | None = None, progress: bool = False,
-                 bloom: BloomFilter | None = None, executor: str = "local") -> dict[str, Any]:
+                 bloom: BloomFilter | None = None, executor: str = "local",
+                 ray_address: str | None = None) -> dict[str, Any]:
     """Mark duplicates in every input file and write one attribute file per input file.
 
     ``executor``: where the files are read and hashed, ``local`` (``config.processes`` forked
     workers) or ``ray`` (one Ray task a file); the filter stays in this process either way and
-    takes the files in sorted order, so the attributes are the same bytes on both.
+    takes the files in sorted order, so the attributes are the same bytes on both. ``ray_address``:
+    the cluster (default ``$RAY_ADDRESS``, else a local instance).
 
     Returns a summary: counts of documents, units and duplicates (also per source file), the filter
     parameters and its expected and measured false-positive rates."""
@@ -94,7 +96,7 @@ def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeC
     per_file: dict[str, dict[str, int]] = {}
     bar = _progress(len(files), progress)
     tasks = [_FileTask(p, config) for p in files]
-    for (path, base), units in zip(with_base, ordered_map(_hash_file, tasks, config.processes, executor), strict=True):
+    for (path, base), units in zip(with_base, ordered_map(_hash_file, tasks, config.processes, executor, ray_address), strict=True):
         if bloom.read_only:
             scores = unit_scores(units, bloom.contains_hashes(units.hashes))
         elif config.ngram_length > 0:

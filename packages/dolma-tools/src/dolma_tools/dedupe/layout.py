@@ -47,9 +47,10 @@ def write_attribute_file(path: Path, doc_ids: Sequence[str], key: str,
                         for doc_id, s in zip(doc_ids, spans, strict=True)))
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], processes: int, executor: str = "local") -> Iterator[R]:
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], processes: int, executor: str = "local",
+                ray_address: str | None = None) -> Iterator[R]:
     """``map`` in input order, over ``processes`` forked workers (inline when 1) or Ray tasks."""
-    return _ordered_map(fn, items, processes, executor=executor)
+    return _ordered_map(fn, items, processes, executor=executor, ray_address=ray_address)
 
 
 def summary_line(summary: dict[str, Any]) -> str:

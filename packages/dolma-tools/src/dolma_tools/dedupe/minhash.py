@@ -198,7 +198,7 @@ def _file_indices(file_offsets: list[int], total: int) -> Iterator[tuple[int, ra
 def minhash_dedupe(inputs: str | Path | Iterable[str | Path], config: MinHashConfig | None = None, *,
                    destination: str | Path | None = None, clusters_file: str | Path | None = None,
                    truth: str | Path | None = None, progress: bool = False,
-                   executor: str = "local") -> dict[str, Any]:
+                   executor: str = "local", ray_address: str | None = None) -> dict[str, Any]:
     """Cluster near-duplicate documents, write ``<name>__minhash__duplicate_document`` attributes
     (a whole-document span on every document but the first of its cluster) and return a summary.
 
@@ -218,14 +218,14 @@ def minhash_dedupe(inputs: str | Path | Iterable[str | Path], config: MinHashCon
     try:
         tick = time.perf_counter()
         tasks = [_SigTask(p, f, work, config) for f, (p, _) in enumerate(with_base)]
-        counts = list(_progress(ordered_map(_signature_stage, tasks, config.processes, executor), len(tasks),
+        counts = list(_progress(ordered_map(_signature_stage, tasks, config.processes, executor, ray_address), len(tasks),
                                 "minhash signatures", progress))
         offsets = [int(x) for x in np.cumsum([0, *counts])[:-1]]
         n = int(sum(counts))
         timings["signatures"] = time.perf_counter() - tick
         tick = time.perf_counter()
         band_tasks = [_BandTask(work, b, tuple(offsets), config.merge_records) for b in range(config.bands)]
-        edge_files = list(ordered_map(_bucket_stage, band_tasks, config.processes, executor))
+        edge_files = list(ordered_map(_bucket_stage, band_tasks, config.processes, executor, ray_address))
         timings["buckets"] = time.perf_counter() - tick
         tick = time.perf_counter()
         store = SignatureStore(work, offsets, signature_size=config.bands * config.rows)

@@ -123,12 +123,13 @@ def run_pipeline(config: PipelineConfig, *, console: Console | None = None) -> d
 
         root = work / "dedupe_attributes"
         shutil.rmtree(root, ignore_errors=True)  # attributes must match the filtered documents exactly
+        ray = {"executor": config.executor, "ray_address": config.ray_address}
         out = {"bloom": dedupe_files(work / "filtered", replace(bloom, processes=p), destination=root / bloom.name,
-                                     progress=progress)}
+                                     progress=progress, **ray)}
         out["bloom"].pop("per_file", None)
         if config.dedupe.minhash_enabled:
             out["minhash"] = minhash_dedupe(work / "filtered", replace(minhash, processes=p),
-                                            destination=root / minhash.name)
+                                            destination=root / minhash.name, **ray)
         return out
 
     dd = steps.run("dedupe", asdict(config.dedupe), do_dedupe)
@@ -147,7 +148,8 @@ def run_pipeline(config: PipelineConfig, *, console: Console | None = None) -> d
         def do_decontaminate() -> dict[str, Any]:
             from dolma_tools.decont import decontaminate
 
-            return decontaminate(list(decont.eval_documents), work / "deduped", work / "decontaminated", decont.config)
+            return decontaminate(list(decont.eval_documents), work / "deduped", work / "decontaminated", decont.config,
+                                 executor=config.executor, processes=p, ray_address=config.ray_address)
 
         dc = steps.run("decontaminate", [list(decont.eval_documents), asdict(decont.config), _content_key(decont)],
                        do_decontaminate)
@@ -160,7 +162,8 @@ def run_pipeline(config: PipelineConfig, *, console: Console | None = None) -> d
         t = config.tokens
         return tokenize_files(tokens_input, work / "tokens", tokenizer=t.tokenizer,
                               max_tokens_per_file=t.max_tokens_per_file, batch_size=t.batch_size, processes=p,
-                              shuffle_seed=t.shuffle_seed, progress=progress)
+                              shuffle_seed=t.shuffle_seed, progress=progress, executor=config.executor,
+                              ray_address=config.ray_address)
 
     tokens = steps.run("tokens", asdict(config.tokens), do_tokens)
 

@@ -55,8 +55,8 @@ def _tokenize_in_worker(task: UnitTask) -> dict[str, Any]:
     return tokenize_unit(task)
 
 
-def _run_units(tasks: list[UnitTask], processes: int, progress: bool, executor: str = "local"
-               ) -> list[dict[str, Any]]:
+def _run_units(tasks: list[UnitTask], processes: int, progress: bool, executor: str = "local",
+               ray_address: str | None = None) -> list[dict[str, Any]]:
     bar = None
     if progress:
         from tqdm import tqdm
@@ -78,7 +78,8 @@ def _run_units(tasks: list[UnitTask], processes: int, progress: bool, executor: 
             bar.set_postfix(tokens=f"{tokens:,}", tok_s=f"{tokens / max(time.perf_counter() - t0, 1e-9):,.0f}")
 
     if executor != "local":  # one Ray task a unit; the units are the same files whoever writes them
-        for task, res in zip(order, ordered_map(_tokenize_in_worker, order, processes, executor=executor),
+        for task, res in zip(order, ordered_map(_tokenize_in_worker, order, processes, executor=executor,
+                                                             ray_address=ray_address),
                              strict=True):
             done(task, res)
     elif processes <= 1 or len(order) <= 1:
@@ -159,7 +160,8 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
                    batch_size: int = 256, limit: int | None = None, processes: int = 1,
                    shuffle_seed: int | None = None, progress: bool = False, eos_id: int = OLMO_EOS_ID,
                    pad_id: int = OLMO_PAD_ID, keep_work: bool = False, batch_chars: int = 4_000_000,
-                   array_format: str = DEFAULT_ARRAY_FORMAT, executor: str = "local") -> dict[str, Any]:
+                   array_format: str = DEFAULT_ARRAY_FORMAT, executor: str = "local",
+                   ray_address: str | None = None) -> dict[str, Any]:
     """Tokenize document files into ``destination`` and return a summary (documents, tokens, shards,
     per_source counts, speed). Resumes from the finished units of a killed run; byte-identical output
     for any ``processes``. ``shuffle_seed`` shuffles documents (seeded); ``limit`` keeps the first
@@ -187,7 +189,7 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
     (destination / SUMMARY).unlink(missing_ok=True)
     tasks = [UnitTask(u, tokenizer_path, eos_id, pad_id, batch_size, batch_chars) for u in units]
     try:
-        results = _run_units(tasks, processes, progress, executor)
+        results = _run_units(tasks, processes, progress, executor, ray_address)
     except BaseException:
         sweep_temporaries(work)  # an error stops the pool's workers mid-write (SIGTERM): clear what they left
         raise
