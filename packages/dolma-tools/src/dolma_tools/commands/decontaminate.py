@@ -13,6 +13,9 @@ EPILOG = """examples:
   # word 13-gram overlap instead of whole paragraphs; flag only (attributes for `dolma-tools mix`)
   dolma-tools decontaminate --eval-documents evals/ --documents train/ --destination decon \\
       --ngram-length 13 --threshold 0.5 --flag-only
+  # the scan as Ray tasks, one a training file (a local Ray instance with 2 CPUs)
+  dolma-tools decontaminate --eval-documents evals/ --documents train/ --destination decon --executor ray \\
+      --processes 2
 
 Indexes every eval paragraph of at least --min-words words in a Bloom filter cached under
 DESTINATION/index/eval-<key>.bloom, where <key> hashes the eval documents' ids and texts: other eval

@@ -10,11 +10,13 @@ EPILOG = """examples:
   dolma-tools tokens --documents ../shared/data/corpus --destination out/tokens --processes 2
   dolma-tools tokens --documents mix/ --destination out/tokens --max-tokens-per-file 50000000 --shuffle-seed 7
   dolma-tools tokens --documents docs/ --destination out/tokens-npy --array-format npy
+  # tokenize on the Ray cluster at $RAY_ADDRESS (one task a file), pack here
+  dolma-tools tokens --documents mix/ --destination out/tokens --executor ray
 Shards are part-NNNNN.npy (headerless uint16/uint32 ids, EOS after every document: what Dolma's
 `tokens` writes and OLMo-core's numpy datasets read), Dolma's part-NNNNN.csv.gz metadata and our
 part-NNNNN.docs.jsonl sidecar (written last); --array-format npy writes NumPy .npy files instead.
 A killed run resumes when started again with the same arguments; the output is byte-identical
-whatever --processes is.
+whatever --processes or --executor is.
 """
 
 
