@@ -125,7 +125,7 @@ def _smoke() -> StackConfig:
     p.eval_every, p.inloop_tasks, p.inloop_limit = 20, "arc_easy", 10
     cfg.adapt.sft.data.max_length = cfg.adapt.dpo.data.max_length = 128
     cfg.adapt.dpo.data.holdout = 40
-    cfg.learning_curve.limit, cfg.learning_curve.max_docs_per_subdomain = 10, 3
+    cfg.learning_curve.limit = 10
     return cfg
 
 

@@ -21,7 +21,7 @@ class LearningCurveConfig:
 
     tasks: str = "arc_easy"
     limit: int = 40
-    max_docs_per_subdomain: int = 5
+    max_docs_per_subdomain: int = 2
 
 
 def stage_learning_curve(ctx: StageContext) -> dict[str, Any]:
