@@ -21,13 +21,15 @@ from open_instruct.train.presets import RUN_PRESETS
 
 def test_presets_resolve_to_the_demo_values() -> None:
     demo, smoke = load_stack_config("demo"), load_stack_config("smoke")
-    for cfg, steps, seq, every in ((demo, 250, 256, 50), (smoke, 40, 128, 20)):
+    # demo: a checkpoint, and a revision (trainer.callbacks.hub_revisions), every 25 steps: ten of them
+    for cfg, steps, seq, every, permanent in ((demo, 250, 256, 25, 100), (smoke, 40, 128, 20, 40)):
         p = cfg.pretrain
         assert isinstance(p, RunConfig) and isinstance(cfg.adapt.sft, InstructRunConfig)
         assert (p.trainer.max_steps, p.data.seq_len, p.data.global_batch_size, p.data.micro_batch_size) == (steps, seq, 8, 8)
         assert (p.optim.lr, p.optim.scheduler.warmup_steps, p.parallel.param_dtype) == (3e-3, 12, "float32")
         assert (p.trainer.checkpoint.every, p.trainer.checkpoint.keep_last, p.trainer.checkpoint.permanent_every) == (
-            every, 2, 2 * every)
+            every, 2, permanent)
+        assert p.trainer.callbacks["hub_revisions"] == {"every": every}
     assert (demo.adapt.sft_examples, demo.adapt.dpo_pairs, demo.adapt.dpo.data.holdout) == (4000, 10000, 2000)
     assert (smoke.adapt.sft.data.max_length, smoke.adapt.dpo.data.max_length, smoke.adapt.dpo.data.holdout) == (
         128, 128, 40)
