@@ -21,6 +21,7 @@ from olmo_core.config.load import run_preset
 from olmo_core.config.schema import RunConfig
 from olmo_stack.energy import EnergyConfig
 from olmo_stack.pipeline.learning_curve import LearningCurveConfig
+from olmo_stack.pipeline.trace import TraceConfig
 from open_instruct.train.config import InstructRunConfig
 from open_instruct.train.presets import RUN_PRESETS
 
@@ -110,6 +111,8 @@ class StackConfig:
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     #: how every revision pretraining published is scored for the learning curve
     learning_curve: LearningCurveConfig = field(default_factory=LearningCurveConfig)
+    #: generations of the pretrained model traced to verbatim spans of its training data
+    trace: TraceConfig = field(default_factory=TraceConfig)
     #: each stage's energy and CO2eq (PUE, grid intensity, power models): olmo_stack.energy
     energy: EnergyConfig = field(default_factory=EnergyConfig)
 
@@ -126,6 +129,7 @@ def _smoke() -> StackConfig:
     cfg.adapt.sft.data.max_length = cfg.adapt.dpo.data.max_length = 128
     cfg.adapt.dpo.data.holdout = 40
     cfg.learning_curve.limit = 10
+    cfg.trace.prompts = 3
     return cfg
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 # The stage modules register their sections as they import: import them all here, so that a report
 # built without running the pipeline first misses none.
-from olmo_stack.pipeline import adapt, data, evaluate, export, learning_curve, train  # noqa: F401
+from olmo_stack.pipeline import adapt, data, evaluate, export, learning_curve, trace, train  # noqa: F401
 from olmo_stack.pipeline.energy_report import write_energy_section
 from olmo_stack.pipeline.reporting import ReportInputs, sections_in_run_order
 from olmo_stack.report import Report

@@ -24,6 +24,7 @@ from olmo_stack.pipeline.export import stage_export, stage_routing
 from olmo_stack.pipeline.learning_curve import stage_learning_curve
 from olmo_stack.pipeline.report_build import build_report
 from olmo_stack.pipeline.reporting import summary_of
+from olmo_stack.pipeline.trace import stage_trace
 from olmo_stack.pipeline.train import PretrainStageConfig, stage_pretrain
 from olmo_stack.stages import Pipeline, Stage, sha256_file
 
@@ -51,6 +52,8 @@ def build_stages(cfg: StackConfig) -> list[Stage]:
         stages.append(Stage("routing", stage_routing, after=("pretrain", "tokens")))
     # every revision pretraining published, scored with the in-loop tasks: the report's learning curve
     stages.append(Stage("learning_curve", stage_learning_curve, config=cfg.learning_curve, after=("pretrain", "tokens")))
+    # what the pretrained model echoes of its training data, traced through the index of its tokens
+    stages.append(Stage("trace", stage_trace, config=cfg.trace, after=("pretrain", "tokens")))
     stages += [
         Stage("eval_base", stage_eval_base, config=ev, after=("pretrain", "tokens")),
         Stage("sft", stage_sft, config=cfg.adapt, after=("pretrain",)),
