@@ -1,6 +1,7 @@
 """Bloom dedup, MinHash, decontamination and tokenization with ``executor="ray"`` on a local Ray
 instance give the local executor's files byte for byte, while one Ray worker per stage is SIGKILLed
-after finishing its work (its result lost): Ray reruns the task and nothing is lost or duplicated.
+after finishing its work (its result lost) or, for decontamination and tokens, between a write and its
+rename: Ray reruns the task and nothing is lost, duplicated or left behind.
 
 The slice is real: 20 documents from each of two files of two sources, plus planted repeats (five
 exact copies and three near copies with words dropped) so every stage has something to find. One
@@ -69,14 +70,30 @@ def kills(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
         mp.undo()
 
 
-def arm(folder: Path, *names: str) -> None:
+def arm(folder: Path, *names: str, inside: str = "") -> None:
+    """Kill one worker running ``names``: after its work, or ``inside`` a write (a fault spec)."""
     for name in names:
-        (folder / f"{name}.armed").touch()
+        (folder / f"{name}.armed").write_text(inside)
 
 
 def fired(folder: Path, *names: str) -> None:
     for name in names:
         assert (folder / f"{name}.fired").exists(), f"no Ray worker was killed in {name}"
+        pid = int((folder / f"{name}.fired").read_text())
+        assert not alive(pid), f"the worker that ran {name} (pid {pid}) is alive"
+
+
+def alive(pid: int) -> bool:
+    """A running process (a killed one its parent has not reaped yet is a zombie: dead)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def temporaries(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.tmp-*"))
 
 
 def test_bloom_paragraph_dedupe_on_ray(slice_dir: Path, kills: Path, tmp_path: Path) -> None:
@@ -116,10 +133,11 @@ def test_decontaminate_on_ray(slice_dir: Path, kills: Path, tmp_path: Path) -> N
     reports = {}
     for executor in ("local", "ray"):
         if executor == "ray":
-            arm(kills, "_scan_one")
+            arm(kills, "_scan_one", inside="atomic.before_rename:1")  # dies between a write and its rename
         reports[executor] = decontaminate(slice_dir / "eval", slice_dir / "documents", tmp_path / executor,
                                           DecontConfig(), executor=executor, processes=2)
     fired(kills, "_scan_one")
+    assert temporaries(tmp_path) == []
     local, remote = reports["local"], reports["ray"]
     # the eval set holds six training documents (and the planted copies of three of them)
     assert local["documents_contaminated"] == remote["documents_contaminated"] >= 6
@@ -133,16 +151,17 @@ def test_tokens_on_ray(slice_dir: Path, kills: Path, tmp_path: Path) -> None:
     runs = {}
     for executor in ("local", "ray"):
         if executor == "ray":
-            arm(kills, "_tokenize_in_worker")
+            arm(kills, "_tokenize_in_worker", inside="atomic.before_rename:1")
         runs[executor] = tokenize_files(slice_dir / "documents", tmp_path / executor, processes=2,
-                                        max_tokens_per_file=20_000, executor=executor)
+                                        max_tokens_per_file=20_000, executor=executor, keep_work=True)
     fired(kills, "_tokenize_in_worker")
+    assert temporaries(tmp_path) == []  # the work folder is kept: the dead attempt's temporary is gone
     local, remote = runs["local"], runs["ray"]
     assert local["documents"] == remote["documents"] == 88 and local["tokens"] == remote["tokens"] > 0
     assert local["per_source"] == remote["per_source"] and len(local["shards"]) > 1
 
     def shards(root: Path) -> dict[str, str]:
-        return {k: v for k, v in tree(root).items() if k != "summary.json"}
+        return {k: v for k, v in tree(root).items() if k != "summary.json" and not k.startswith(".work")}
 
     assert shards(tmp_path / "ray") == shards(tmp_path / "local")
 

@@ -61,34 +61,50 @@ def connect_ray(processes: int | None = None, address: str | None = None) -> Any
     return ray
 
 
-#: chaos tests: a folder; a task whose work function ``NAME`` finds ``NAME.armed`` there and is the
-#: first to create ``NAME.fired`` SIGKILLs its own worker after its work is done (outputs written, result
-#: lost), once per armed name across every worker: the death Ray must retry. Unset, one lookup.
+#: chaos tests: a folder. A task whose work function ``NAME`` finds ``NAME.armed`` there, and is the
+#: first to create ``NAME.fired`` (holding its pid), kills its own Ray worker once across all workers:
+#: an empty ``.armed`` SIGKILLs it after the work is done (outputs written, result lost); one holding a
+#: fault spec (``atomic.before_rename:2``) sets ``OLMO_STACK_FAULT`` for that call, so the worker (its
+#: own process group under Ray) dies inside a write. Unset, this costs one lookup.
 KILL_ONCE_ENV = "DOLMA_TOOLS_RAY_KILL_ONCE"
+_FAULT_ENV = "OLMO_STACK_FAULT"
 
 
 def work_name(fn: Callable[..., Any]) -> str:
     return getattr(getattr(fn, "func", fn), "__name__", "work")
 
 
-def _kill_once(fn: Callable[..., Any]) -> None:
+def _claim_kill(fn: Callable[..., Any]) -> str | None:
+    """The armed spec if this call is the one to die (``""``: after the work), else None."""
     folder = os.environ.get(KILL_ONCE_ENV)
     if not folder:
-        return
+        return None
     name = work_name(fn)
-    if not os.path.exists(os.path.join(folder, f"{name}.armed")):
-        return
+    armed = os.path.join(folder, f"{name}.armed")
+    if not os.path.exists(armed):
+        return None
     try:
-        os.close(os.open(os.path.join(folder, f"{name}.fired"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        fd = os.open(os.path.join(folder, f"{name}.fired"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
-        return
-    os.kill(os.getpid(), signal.SIGKILL)
+        return None
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    with open(armed, encoding="utf-8") as f:
+        return f.read().strip()
 
 
 def _call(fn: Callable[[T], R], item: T) -> R:
-    out = fn(item)
-    _kill_once(fn)
-    return out
+    spec = _claim_kill(fn)
+    if not spec:
+        out = fn(item)
+        if spec == "":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return out
+    os.environ[_FAULT_ENV] = spec
+    try:
+        return fn(item)
+    finally:
+        os.environ.pop(_FAULT_ENV, None)
 
 
 def _ray_map(fn: Callable[[T], R], items: list[T], processes: int, address: str | None) -> Iterator[R]:

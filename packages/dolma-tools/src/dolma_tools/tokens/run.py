@@ -190,6 +190,7 @@ def tokenize_files(inputs: str | Path | Iterable[str | Path], destination: str |
     tasks = [UnitTask(u, tokenizer_path, eos_id, pad_id, batch_size, batch_chars) for u in units]
     try:
         results = _run_units(tasks, processes, progress, executor, ray_address)
+        sweep_temporaries(work)  # a Ray worker killed inside a write leaves its temporary beside the retry's unit
     except BaseException:
         sweep_temporaries(work)  # an error stops the pool's workers mid-write (SIGTERM): clear what they left
         raise
