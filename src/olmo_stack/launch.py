@@ -47,8 +47,8 @@ def write_launch_files(cfg: StackConfig, out_dir: str | Path, opts: LaunchOption
         "#   file; Bloom dedup reads and hashes a Ray task per file while the filter stays in this process;",
         "#   MinHash signatures a Ray task per file, bucket merges a Ray task per band, clusters and",
         "#   attributes in this process;",
-        "# - stages decontaminate (index and eval flags) and tokens (held-out split, tokenize, pack) run in",
-        "#   this process with data.processes local workers: olmo-stack does not hand them to Ray.",
+        "# - stage decontaminate: the eval index and flags in this process, each training file's scan a Ray task;",
+        "# - stage tokens: the held-out split in this process, tokenizing a Ray task per file, packing here.",
         "set -euo pipefail",
         "ray status >/dev/null",
         " ".join(shlex.quote(a) for a in data_cmd), ""]), mode=0o755)

@@ -56,7 +56,9 @@ def stage_decontaminate(ctx: StageContext) -> dict[str, Any]:
 
     tasks = ctx.config["tasks"]
     export_eval_documents(tasks, ctx.dir / "eval_documents")
-    report = decontaminate(ctx.dir / "eval_documents", ctx.output_of("filter", "documents"), ctx.dir, DecontConfig())
+    report = decontaminate(ctx.dir / "eval_documents", ctx.output_of("filter", "documents"), ctx.dir, DecontConfig(),
+                           executor=ctx.config["executor"], processes=ctx.config["processes"],
+                           ray_address=ctx.config["ray_address"])
     flags, per_task = read_contamination(ctx.dir, tasks)
     write_clean_flags(ctx.dir / "clean_flags.json", flags)
     return {"outputs": {"documents": ctx.dir / "clean", "report": ctx.dir / "report.json",
@@ -86,7 +88,8 @@ def stage_tokens(ctx: StageContext) -> dict[str, Any]:
     for source, docs in heldout.items():
         write_documents(ctx.dir / "heldout" / "demo" / source / "heldout.jsonl.gz", docs)
     summary = tokenize_files(ctx.dir / "train_documents", ctx.dir / "tokens", processes=ctx.config["processes"],
-                             max_tokens_per_file=ctx.config["max_tokens_per_file"])
+                             max_tokens_per_file=ctx.config["max_tokens_per_file"], executor=ctx.config["executor"],
+                             ray_address=ctx.config["ray_address"])
     return {"outputs": {"tokens": ctx.dir / "tokens", "heldout": ctx.dir / "heldout",
                         "train_documents": ctx.dir / "train_documents"},
             "metrics": {"train_documents": {s: len(d) for s, d in train.items()},
