@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from dolma_tools.dedupe import BloomFilter, BloomFilterError, BloomParams, measure_false_positive_rate
+from dolma_tools.dedupe.bloom import hash_items
 
 
 def test_sizing_follows_the_closed_form() -> None:
@@ -86,3 +87,22 @@ def test_command_refuses_a_corrupt_filter_by_name(tmp_path: Path, capsys: pytest
                "--filter", str(bad), "--read-only", "--no-progress"])
     assert rc == 2
     assert f"{bad}: checksum mismatch" in capsys.readouterr().err
+
+
+def test_packed_bits_match_python_double_hashing() -> None:
+    # The filter keeps its bits packed and sets them in rounds (writes to one byte collide); the
+    # oracle sets each bit with Python integers from the documented formula, bit p = bit p % 8 of
+    # byte p // 8, position (h1 + i * (h2 | 1)) mod 2^64 mod m. A tiny filter makes most writes collide.
+    params = BloomParams(num_bits=512, num_hashes=5, seed=3)
+    bf = BloomFilter.create(params)
+    items = [f"line {i}" for i in range(60)]
+    seen_before = bf.check_and_add(hash_items(items[:40], 3))
+    bf.add_many(items[40:])
+    want = bytearray(params.num_bits // 8)
+    for h1, h2 in hash_items(items, 3).tolist():
+        for i in range(params.num_hashes):
+            p = (h1 + i * (h2 | 1)) % 2**64 % params.num_bits
+            want[p // 8] |= 1 << (p % 8)
+    assert bf.packed_bits().tobytes() == bytes(want)
+    assert bf.fill_ratio() == sum(bin(b).count("1") for b in want) / params.num_bits
+    assert seen_before.dtype == bool and len(seen_before) == 40

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dolma_tools.dedupe.bloom import BloomFilter, BloomParams, measure_false_positive_rate
 from dolma_tools.dedupe.config import BloomDedupeConfig
 from dolma_tools.dedupe.layout import attribute_file, input_files, ordered_map, write_attribute_file
@@ -24,7 +26,9 @@ from dolma_tools.dedupe.units import (
     UnitBatch,
     add_document,
     earlier_in_batch,
+    iter_document_spans,
     seen_fraction,
+    selected_units,
     spans_per_document,
     unit_scores,
 )
@@ -55,11 +59,11 @@ class _FileTask:
 
 def _hash_file(task: _FileTask) -> HashedUnits:
     cfg = task.config
-    batch = UnitBatch()
+    batch = UnitBatch(cfg.seed)
     for _, doc in iter_documents(task.path):
         add_document(batch, doc, mode=cfg.mode, key=cfg.key, ngram_length=cfg.ngram_length,
                      skip_empty=cfg.skip_empty, min_length=cfg.min_length)
-    return batch.hashed(cfg.seed)
+    return batch.hashed()
 
 
 def open_filter(config: BloomDedupeConfig, files: Sequence[Path]) -> BloomFilter:
@@ -106,14 +110,14 @@ def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeC
             bloom.add_hashes(units.hashes[~seen])
         else:
             scores = unit_scores(units, bloom.check_and_add(units.hashes) | earlier_in_batch(units))
-        spans = spans_per_document(units, scores, threshold)
         write_attribute_file(attribute_file(path, config.name, base=base, destination=destination),
-                             units.doc_ids, key, spans)
-        dup_units = sum(len(s) for s in spans)
-        stats = {"documents": len(units.doc_ids), "units": len(units.unit_items), "duplicate_units": dup_units,
-                 "duplicate_chars": int(sum(e - s for doc in spans for s, e, _ in doc)),
-                 "documents_with_duplicates": sum(1 for s in spans if s),
+                             units.doc_ids, key, iter_document_spans(units, scores, threshold))
+        sel = selected_units(scores, threshold)
+        stats = {"documents": len(units.doc_ids), "units": len(units.unit_items), "duplicate_units": len(sel),
+                 "duplicate_chars": int((units.unit_span[sel, 1] - units.unit_span[sel, 0]).sum()),
+                 "documents_with_duplicates": len(np.unique(units.unit_doc[sel])),
                  "chars": int(units.doc_lengths.sum())}
+        del units, scores, sel  # the next file's hashes take their place
         per_file[str(path)] = stats
         for k, v in stats.items():
             totals[k] += v

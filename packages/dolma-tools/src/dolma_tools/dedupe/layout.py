@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,14 +38,18 @@ def input_files(inputs: str | Path | Iterable[str | Path]) -> list[tuple[Path, P
 
 
 def write_attribute_file(path: Path, doc_ids: Sequence[str], key: str,
-                         spans: Sequence[list[list[float]]]) -> None:
-    """One line per document, same order as the documents, every line carrying ``key``."""
+                         spans: Iterable[list[list[float]]], *, lines_per_write: int = 64) -> None:
+    """One line per document, same order as the documents, every line carrying ``key``. ``spans`` may
+    be a generator: lines are formatted and written ``lines_per_write`` at a time, so a file's
+    attributes are never all in memory at once."""
     head = '"attributes": {' + json.dumps(key) + ": "
     dumps = json.dumps
     remove_stale_temporaries(path)  # what a killed run left while writing this file
+    lines = (f'{{"id": {dumps(doc_id, ensure_ascii=False)}, {head}{dumps(s)}}}}}\n'
+             for doc_id, s in zip(doc_ids, spans, strict=True))
     with atomic_output(path, "w") as f:
-        f.write("".join(f'{{"id": {dumps(doc_id, ensure_ascii=False)}, {head}{dumps(s)}}}}}\n'
-                        for doc_id, s in zip(doc_ids, spans, strict=True)))
+        while block := "".join(islice(lines, lines_per_write)):
+            f.write(block)
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], processes: int, executor: str = "local",

@@ -9,38 +9,49 @@ document deletes whole lines."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 
 import numpy as np
 
-from dolma_tools.dedupe.bloom import hash_items
+from dolma_tools.dedupe.bloom import digests_to_hashes, item_digests
 from dolma_tools.interfaces import Document
 
 MODES = ("id", "document", "paragraph")
 
 
+def _ints() -> array:
+    return array("q")
+
+
 @dataclass
 class UnitBatch:
-    """The units and items of a run of documents, as flat arrays (what a worker sends back)."""
+    """The units and items of a run of documents, as flat arrays (what a worker sends back). Items
+    are hashed as they are added, so a file's text is never held twice: what grows per item is its
+    16-byte digest and a few machine integers per unit."""
 
+    seed: int = 0
     doc_ids: list[str] = field(default_factory=list)
-    doc_lengths: list[int] = field(default_factory=list)
-    unit_doc: list[int] = field(default_factory=list)  # document index of each unit
-    unit_start: list[int] = field(default_factory=list)
-    unit_end: list[int] = field(default_factory=list)
-    unit_items: list[int] = field(default_factory=list)  # number of items of each unit
-    items: list[bytes] = field(default_factory=list)
+    doc_lengths: array = field(default_factory=_ints)
+    unit_doc: array = field(default_factory=_ints)  # document index of each unit
+    unit_start: array = field(default_factory=_ints)
+    unit_end: array = field(default_factory=_ints)
+    unit_items: array = field(default_factory=_ints)  # number of items of each unit
+    digests: bytearray = field(default_factory=bytearray)
 
-    def hashed(self, seed: int) -> HashedUnits:
-        return HashedUnits(doc_ids=self.doc_ids, doc_lengths=np.asarray(self.doc_lengths, dtype=np.int64),
-                           unit_doc=np.asarray(self.unit_doc, dtype=np.int64),
-                           unit_span=np.stack([np.asarray(self.unit_start, dtype=np.int64),
-                                               np.asarray(self.unit_end, dtype=np.int64)], axis=1)
-                           if self.unit_start else np.zeros((0, 2), dtype=np.int64),
-                           unit_items=np.asarray(self.unit_items, dtype=np.int64),
-                           hashes=hash_items(self.items, seed))
+    def add_items(self, items: Iterable[bytes]) -> None:
+        self.digests += item_digests(items, self.seed)
+
+    def hashed(self) -> HashedUnits:
+        def ints(a: array) -> np.ndarray:
+            return np.frombuffer(a, dtype=np.int64).copy() if len(a) else np.zeros(0, dtype=np.int64)
+
+        return HashedUnits(doc_ids=self.doc_ids, doc_lengths=ints(self.doc_lengths), unit_doc=ints(self.unit_doc),
+                           unit_span=np.stack([ints(self.unit_start), ints(self.unit_end)], axis=1),
+                           unit_items=ints(self.unit_items), hashes=digests_to_hashes(self.digests))
 
 
 @dataclass
@@ -83,7 +94,7 @@ def add_document(batch: UnitBatch, doc: Document, *, mode: str, key: str = "id",
         batch.unit_start.append(0)
         batch.unit_end.append(len(text))
         batch.unit_items.append(1)
-        batch.items.append(item.encode("utf-8", "surrogatepass"))
+        batch.add_items([item.encode("utf-8", "surrogatepass")])
         return
     if mode != "paragraph":
         raise ValueError(f"unknown dedupe mode {mode!r}; choose from {MODES}")
@@ -105,7 +116,7 @@ def add_document(batch: UnitBatch, doc: Document, *, mode: str, key: str = "id",
         batch.unit_end.extend(ends[idx].tolist())
         batch.unit_items.extend([1] * len(idx))
         raw = text.encode("utf-8", "surrogatepass").split(b"\n")
-        batch.items.extend(compress(raw, keep.tolist()))
+        batch.add_items(compress(raw, keep.tolist()))
         return
     kept_pieces = list(compress(pieces, keep.tolist()))
     kept_ends = ends[idx].tolist()
@@ -118,7 +129,7 @@ def add_document(batch: UnitBatch, doc: Document, *, mode: str, key: str = "id",
         batch.unit_start.append(s)
         batch.unit_end.append(e)
         batch.unit_items.append(len(grams))
-        batch.items.extend(g.encode("utf-8", "surrogatepass") for g in grams)
+        batch.add_items(g.encode("utf-8", "surrogatepass") for g in grams)
 
 
 def word_ngrams(paragraph: str, n: int) -> list[str]:
@@ -158,23 +169,31 @@ def seen_fraction(units: HashedUnits, seen_before: np.ndarray) -> np.ndarray:
 
 def spans_per_document(units: HashedUnits, scores: np.ndarray, threshold: float) -> list[list[list[float]]]:
     """``[[start, end, score], ...]`` per document for the units whose score reaches ``threshold``."""
-    out: list[list[list[float]]] = [[] for _ in units.doc_ids]
-    sel = np.flatnonzero(scores >= threshold - 1e-12)
-    if len(sel) == 0:
-        return out
-    docs = units.unit_doc[sel].tolist()
-    starts = units.unit_span[sel, 0].tolist()
-    ends = units.unit_span[sel, 1].tolist()
-    vals = np.round(scores[sel], 6).tolist()
-    for d, s, e, v in zip(docs, starts, ends, vals, strict=True):
-        out[d].append([s, e, v])
-    return out
+    return list(iter_document_spans(units, scores, threshold))
+
+
+def iter_document_spans(units: HashedUnits, scores: np.ndarray, threshold: float) -> Iterator[list[list[float]]]:
+    """:func:`spans_per_document` one document at a time (what a streaming writer takes)."""
+    sel = selected_units(scores, threshold)
+    docs = units.unit_doc[sel]
+    bounds = np.searchsorted(docs, np.arange(len(units.doc_ids) + 1)).tolist()  # units are in document order
+    starts, ends, vals = units.unit_span[sel, 0], units.unit_span[sel, 1], np.round(scores[sel], 6)
+    for a, b in itertools.pairwise(bounds):
+        if a == b:
+            yield []
+        else:
+            yield [list(t) for t in zip(starts[a:b].tolist(), ends[a:b].tolist(), vals[a:b].tolist(), strict=True)]
+
+
+def selected_units(scores: np.ndarray, threshold: float) -> np.ndarray:
+    """Indices of the units whose score reaches ``threshold`` (the ones the spans list)."""
+    return np.flatnonzero(scores >= threshold - 1e-12)
 
 
 def paragraph_units(texts: Sequence[str], *, ngram_length: int = 0, skip_empty: bool = True,
                     seed: int = 0) -> HashedUnits:
-    batch = UnitBatch()
+    batch = UnitBatch(seed)
     for i, text in enumerate(texts):
         add_document(batch, Document(id=str(i), text=text), mode="paragraph", ngram_length=ngram_length,
                      skip_empty=skip_empty)
-    return batch.hashed(seed)
+    return batch.hashed()
