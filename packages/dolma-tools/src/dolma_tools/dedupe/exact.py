@@ -1,12 +1,14 @@
 """Exact dedup of ids, documents or paragraphs with a Bloom filter, writing attribute files.
 
-How the work is shared: worker processes (or Ray tasks) read, split and hash one input file each (the costly
-part); the parent process owns the filter and walks the files in sorted order, marking an item a
-duplicate when it is in the filter or appeared earlier in the same file, then adding the file's
-items. The filter is therefore touched by a single process in a fixed order, and the attributes
-are byte-identical whatever the number of processes. Memory is the filter plus the hashes of the
-files in flight. A filter opened read-only (``np.memmap`` mode ``'r'``) is never written, so any
-number of processes may map the same file (``dolma_tools.decont`` does exactly that)."""
+How the work is shared: worker processes (or Ray tasks) read, split and hash one input file each
+(the costly part; with the local executor the parent is one of the ``processes`` hashers, so a run
+holds ``processes`` interpreters, not one more); the parent process owns the filter and walks the
+files in sorted order, marking an item a duplicate when it is in the filter or appeared earlier in
+the same file, then adding the file's items. The filter is therefore touched by a single process in
+a fixed order, and the attributes are byte-identical whatever the number of processes. Memory is
+the filter plus the hashes of the files in flight. A filter opened read-only (``np.memmap`` mode
+``'r'``) is never written, so any number of processes may map the same file
+(``dolma_tools.decont`` does exactly that)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,13 @@ import numpy as np
 
 from dolma_tools.dedupe.bloom import BloomFilter, BloomParams, measure_false_positive_rate
 from dolma_tools.dedupe.config import BloomDedupeConfig
-from dolma_tools.dedupe.layout import attribute_file, input_files, ordered_map, write_attribute_file
+from dolma_tools.dedupe.layout import (
+    attribute_file,
+    input_files,
+    ordered_map,
+    ordered_map_sharing_work,
+    write_attribute_file,
+)
 from dolma_tools.dedupe.units import (
     HashedUnits,
     UnitBatch,
@@ -100,7 +108,9 @@ def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeC
     per_file: dict[str, dict[str, int]] = {}
     bar = _progress(len(files), progress)
     tasks = [_FileTask(p, config) for p in files]
-    for (path, base), units in zip(with_base, ordered_map(_hash_file, tasks, config.processes, executor, ray_address), strict=True):
+    hashed = (ordered_map_sharing_work(_hash_file, tasks, config.processes) if executor == "local"
+              else ordered_map(_hash_file, tasks, config.processes, executor, ray_address))
+    for (path, base), units in zip(with_base, hashed, strict=True):
         if bloom.read_only:
             scores = unit_scores(units, bloom.contains_hashes(units.hashes))
         elif config.ngram_length > 0:

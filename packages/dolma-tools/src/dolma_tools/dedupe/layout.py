@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
@@ -56,6 +57,23 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], processes: int, execut
                 ray_address: str | None = None) -> Iterator[R]:
     """``map`` in input order, over ``processes`` forked workers (inline when 1) or Ray tasks."""
     return _ordered_map(fn, items, processes, executor=executor, ray_address=ray_address)
+
+
+def ordered_map_sharing_work(fn: Callable[[T], R], items: Iterable[T], processes: int) -> Iterator[R]:
+    """``map`` in input order over ``processes`` hashers where the calling process is one of them: it
+    computes every ``processes``-th item itself and a pool of ``processes - 1`` forked workers the rest.
+    For a caller that otherwise waits on the pool (Bloom dedup's filter owner), this is the same
+    parallelism with one interpreter fewer in memory."""
+    items = list(items)
+    if processes <= 1 or len(items) <= 1:
+        yield from map(fn, items)
+        return
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
+    theirs = [it for i, it in enumerate(items) if i % processes]
+    with ctx.Pool(min(processes - 1, len(theirs))) as pool:
+        results = pool.imap(fn, theirs, chunksize=1)
+        for i, it in enumerate(items):
+            yield fn(it) if i % processes == 0 else next(results)
 
 
 def summary_line(summary: dict[str, Any]) -> str:
