@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
@@ -63,17 +64,37 @@ def ordered_map_sharing_work(fn: Callable[[T], R], items: Iterable[T], processes
     """``map`` in input order over ``processes`` hashers where the calling process is one of them: it
     computes every ``processes``-th item itself and a pool of ``processes - 1`` forked workers the rest.
     For a caller that otherwise waits on the pool (Bloom dedup's filter owner), this is the same
-    parallelism with one interpreter fewer in memory."""
+    parallelism with one interpreter fewer in memory. At most two items per worker are submitted
+    ahead of the caller, so results never pile up when the caller is the slower side: what is in
+    memory does not grow with the number of items."""
     items = list(items)
     if processes <= 1 or len(items) <= 1:
         yield from map(fn, items)
         return
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
-    theirs = [it for i, it in enumerate(items) if i % processes]
-    with ctx.Pool(min(processes - 1, len(theirs))) as pool:
-        results = pool.imap(fn, theirs, chunksize=1)
+    theirs = iter([it for i, it in enumerate(items) if i % processes])
+    workers = min(processes - 1, len(items) - 1)
+    with ctx.Pool(workers) as pool:
+        pending: deque[Any] = deque()
+
+        def top_up() -> None:
+            while len(pending) < 2 * workers:
+                nxt = next(theirs, _END)
+                if nxt is _END:
+                    return
+                pending.append(pool.apply_async(fn, (nxt,)))
+
+        top_up()
         for i, it in enumerate(items):
-            yield fn(it) if i % processes == 0 else next(results)
+            if i % processes == 0:
+                yield fn(it)
+            else:
+                result = pending.popleft().get()
+                top_up()
+                yield result
+
+
+_END = object()
 
 
 def summary_line(summary: dict[str, Any]) -> str:
