@@ -149,6 +149,7 @@ def chart(records: list[dict], path: Path) -> None:
 
 
 BLOCK = re.compile(r"(<!-- bench:(\w+) -->\n)(.*?)(<!-- /bench -->)", re.DOTALL)
+SCALING_SECTION = re.compile(r"<!-- scaling -->\n.*?<!-- /scaling -->\n?", re.DOTALL)
 
 
 def figures_line(recs: list[dict]) -> str:
@@ -227,7 +228,9 @@ def main() -> int:
         statuses = {n: statuses[n] for n in BENCHMARKS if n in statuses}
         records = earlier + records
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(table(records, statuses, args.quick))
+    # the scaling section is written by data_scaling.py, not from these records: carried over as it is
+    kept_sections = SCALING_SECTION.findall(out.read_text()) if out.is_file() else []
+    tmp.write_text(table(records, statuses, args.quick) + "".join("\n" + s for s in kept_sections))
     os.replace(tmp, out)
     tmp = kept.with_name(kept.name + ".tmp")
     tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
