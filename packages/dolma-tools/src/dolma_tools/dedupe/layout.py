@@ -64,9 +64,9 @@ def ordered_map_sharing_work(fn: Callable[[T], R], items: Iterable[T], processes
     """``map`` in input order over ``processes`` hashers where the calling process is one of them: it
     computes every ``processes``-th item itself and a pool of ``processes - 1`` forked workers the rest.
     For a caller that otherwise waits on the pool (Bloom dedup's filter owner), this is the same
-    parallelism with one interpreter fewer in memory. At most two items per worker are submitted
-    ahead of the caller, so results never pile up when the caller is the slower side: what is in
-    memory does not grow with the number of items."""
+    parallelism with one interpreter fewer in memory. One item per worker is submitted ahead of
+    the caller (the next is submitted when the caller takes its result), so finished results never
+    pile up when the caller is the slower side: memory does not grow with the number of items."""
     items = list(items)
     if processes <= 1 or len(items) <= 1:
         yield from map(fn, items)
@@ -78,7 +78,7 @@ def ordered_map_sharing_work(fn: Callable[[T], R], items: Iterable[T], processes
         pending: deque[Any] = deque()
 
         def top_up() -> None:
-            while len(pending) < 2 * workers:
+            while len(pending) < workers:
                 nxt = next(theirs, _END)
                 if nxt is _END:
                     return
