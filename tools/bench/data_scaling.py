@@ -361,8 +361,11 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
         xs = [r["scale"] for r in rs]
         a1.plot(xs, [r["peak_worker_mib"] for r in rs], marker="o", label=name)
         a2.plot(xs, [r["docs_per_s"] for r in rs], marker="o", label=name)
+    scales = sorted({r["scale"] for r in records})
     for ax, label in ((a1, "peak RSS per worker (MiB)"), (a2, "documents/s")):
         ax.set_xscale("log", base=2)
+        ax.set_xticks(scales, [f"{s:g}x" for s in scales])
+        ax.set_ylim(bottom=0)
         ax.set_xlabel("corpus scale (x the shared sample)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
