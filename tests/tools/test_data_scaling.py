@@ -32,6 +32,7 @@ def test_peak_is_the_largest_worker_not_the_sum(tmp_path: Path) -> None:
     assert m.peak_tree_bytes >= 2 * alloc * MiB  # both were alive together and the poller saw them
     assert m.processes_seen >= 3  # the stage's process and its two workers (the wrapper is not counted)
     assert m.seconds >= 1.0
+    assert alloc * MiB <= m.peak_worker_anon_bytes <= m.peak_worker_bytes  # bytes objects are anonymous memory
 
 
 def test_a_worker_shorter_than_a_poll_still_counts(tmp_path: Path) -> None:

@@ -116,6 +116,7 @@ class Measured:
     peak_worker_bytes: int  # the largest RSS of any one process of the tree
     peak_tree_bytes: int  # the largest summed RSS of the tree seen by the poller
     processes_seen: int
+    peak_worker_anon_bytes: int = 0  # the largest anonymous RSS (RssAnon: no file pages) the poller saw
 
 
 def measure(argv: list[str], *, log: Path, env: dict[str, str] | None = None, cwd: Path | None = None,
@@ -126,17 +127,18 @@ def measure(argv: list[str], *, log: Path, env: dict[str, str] | None = None, cw
         proc = subprocess.Popen([sys.executable, "-c", WRAPPER, str(report), str(log), *map(str, argv)],
                                 env=env, cwd=cwd)
         hwm: dict[int, int] = {}
-        peak_tree = 0
+        peak_tree = peak_anon = 0
         stop = threading.Event()
 
         def poll() -> None:
-            nonlocal peak_tree
+            nonlocal peak_tree, peak_anon
             while not stop.is_set():
                 members = descendants(proc.pid)
                 tree = 0
                 for p in members:
                     hwm[p] = max(hwm.get(p, 0), _status_kib(p, "VmHWM") * 1024)
                     tree += _status_kib(p, "VmRSS") * 1024
+                    peak_anon = max(peak_anon, _status_kib(p, "RssAnon") * 1024)
                 peak_tree = max(peak_tree, tree)
                 stop.wait(interval)
 
@@ -155,7 +157,7 @@ def measure(argv: list[str], *, log: Path, env: dict[str, str] | None = None, cw
         rep = json.loads(report.read_text())
     return Measured(rc=int(rep["rc"]), seconds=float(rep["seconds"]),
                     peak_worker_bytes=max([int(rep["children_maxrss_bytes"]), *hwm.values()]),
-                    peak_tree_bytes=peak_tree, processes_seen=len(hwm))
+                    peak_tree_bytes=peak_tree, processes_seen=len(hwm), peak_worker_anon_bytes=peak_anon)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -458,13 +460,15 @@ def main() -> int:
                        "processes": args.processes, "seconds": round(m.seconds, 3),
                        "docs_per_s": n_docs / m.seconds, "peak_worker_mib": m.peak_worker_bytes / 2**20,
                        "peak_tree_mib": m.peak_tree_bytes / 2**20, "processes_seen": m.processes_seen,
+                       "peak_worker_anon_mib": m.peak_worker_anon_bytes / 2**20,
                        "bloom_items": ctx.bloom_items if name == "dedupe" else None,
                        "filter_mib": filter_mib(ctx.bloom_items) if name == "dedupe" else None, "measured": stamp,
                        "cpu_count": os.cpu_count(), "load_1m": os.getloadavg()[0]}
                 records.append(rec)
                 harness.log(f"{scale:g}x {name:>13}: {n_docs:,} docs in {m.seconds:.1f} s = "
                             f"{rec['docs_per_s']:,.0f} docs/s; peak RSS per worker {rec['peak_worker_mib']:.0f} MiB "
-                            f"(tree {rec['peak_tree_mib']:.0f} MiB, {m.processes_seen} processes)")
+                            f"(anonymous {rec['peak_worker_anon_mib']:.0f} MiB; tree {rec['peak_tree_mib']:.0f} MiB, "
+                            f"{m.processes_seen} processes)")
             if not args.keep:
                 shutil.rmtree(ctx.work, ignore_errors=True)
     finally:
