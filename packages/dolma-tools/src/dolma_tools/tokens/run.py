@@ -38,7 +38,7 @@ from dolma_tools.tokens.tokenizer import (
     TokenizerSpec,
     load_tokenizer,
 )
-from dolma_tools.tokens.units import Unit, UnitTask, load_unit, tokenize_unit, unit_for
+from dolma_tools.tokens.units import Unit, UnitTask, load_unit, read_tokens, tokenize_unit, unit_for
 from dolma_tools.tokens.writer import shard_files, write_shard
 
 WORK_DIR = ".work"
@@ -117,12 +117,12 @@ def pack_units(units: list[Unit], destination: Path, spec: TokenizerSpec, *, max
     """Write the shards from finished units and delete shards left over from an earlier, longer run."""
     dtype = np.dtype(token_dtype_for(spec.vocab_size))
     loaded = [load_unit(u, dtype) for u in units]
-    unit_of = np.concatenate([np.full(len(rows), k, dtype=np.int64) for k, (_, rows) in enumerate(loaded)]
+    unit_of = np.concatenate([np.full(len(rows), k, dtype=np.int64) for k, rows in enumerate(loaded)]
                              + [np.zeros(0, dtype=np.int64)])
-    lengths = np.array([r[2] for _, rows in loaded for r in rows], dtype=np.int64)
-    local_start = np.concatenate([np.cumsum([0] + [r[2] for r in rows])[:-1] for _, rows in loaded]
+    lengths = np.array([r[2] for rows in loaded for r in rows], dtype=np.int64)
+    local_start = np.concatenate([np.cumsum([0] + [r[2] for r in rows])[:-1] for rows in loaded]
                                  + [np.zeros(0, dtype=np.int64)]).astype(np.int64)
-    meta = [(r[0], r[1], str(u.path), r[3]) for u, (_, rows) in zip(units, loaded, strict=True) for r in rows]
+    meta = [(r[0], r[1], str(u.path), r[3]) for u, rows in zip(units, loaded, strict=True) for r in rows]
     order = np.arange(len(lengths) if limit is None else min(limit, len(lengths)))
     if shuffle_seed is not None:
         order = np.random.default_rng(shuffle_seed).permutation(order)
@@ -136,15 +136,15 @@ def pack_units(units: list[Unit], destination: Path, spec: TokenizerSpec, *, max
                 run_end += n  # contiguous documents are copied as one slice
             else:
                 if run_unit >= 0:
-                    pieces.append(loaded[run_unit][0][run_start:run_end])
+                    pieces.append(read_tokens(units[run_unit], dtype, run_start, run_end))
                 run_unit, run_start, run_end = u, s, s + n
             doc_id, source, source_file, loc = meta[d]
             rows.append([pos, pos + n, doc_id, source, source_file])
             locs.append(loc)
             pos += n
         if run_unit >= 0:
-            pieces.append(loaded[run_unit][0][run_start:run_end])
-        array = np.concatenate(pieces).astype(dtype, copy=False)
+            pieces.append(read_tokens(units[run_unit], dtype, run_start, run_end))
+        array = np.concatenate(pieces or [np.zeros(0, dtype=dtype)]).astype(dtype, copy=False)
         written.append(write_shard(destination, f"part-{index:05d}", array, rows, spec, locs=locs,
                                    array_format=array_format))
     keep = {f.name for p in written for f in shard_files(p, array_format)}

@@ -122,13 +122,18 @@ def _counts(unit: Unit, rows: list[list[Any]], *, reused: bool) -> dict[str, Any
             "reused": reused}
 
 
-def load_unit(unit: Unit, dtype: np.dtype) -> tuple[np.ndarray, list[list[Any]]]:
-    """The unit's tokens (memory-mapped) and rows, checked against each other."""
+def load_unit(unit: Unit, dtype: np.dtype) -> list[list[Any]]:
+    """The unit's rows, checked against the size of its token file."""
     rows = json.loads(unit.rows_path.read_text(encoding="utf-8"))["rows"]
     total = sum(r[2] for r in rows)
     size = unit.tokens_path.stat().st_size
     if size != total * dtype.itemsize:
         raise ValueError(f"{unit.tokens_path}: {size} bytes but its rows say {total} tokens; delete the work "
                          f"folder {unit.work} to start over")
-    tokens = (np.memmap(unit.tokens_path, dtype=dtype, mode="r") if total else np.zeros(0, dtype=dtype))
-    return tokens, rows
+    return rows
+
+
+def read_tokens(unit: Unit, dtype: np.dtype, start: int, end: int) -> np.ndarray:
+    """Tokens ``[start, end)`` of a finished unit, read (not mapped: the pages of a map stay in the
+    packer's resident set until it closes, so packing a corpus would grow with the corpus)."""
+    return np.fromfile(unit.tokens_path, dtype=dtype, count=end - start, offset=start * dtype.itemsize)
