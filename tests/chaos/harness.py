@@ -17,7 +17,8 @@ import random
 import signal
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -137,3 +138,23 @@ def tree_digest(root: str | Path, *, ignore: Sequence[str] = ()) -> dict[str, st
 def leftover_temporaries(root: str | Path) -> list[str]:
     """Files a killed writer left under a temporary name (``*.tmp-<pid>``, ``.*.tmp-*``)."""
     return sorted(p.relative_to(root).as_posix() for p in Path(root).rglob("*") if ".tmp-" in p.name)
+
+
+@contextmanager
+def tmpfs(mount: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted at ``mount`` (made here), unmounted at the end: a small disk to fill.
+    Mounting needs root; under ``CI=true`` a failed mount fails the test, elsewhere it skips it."""
+    import pytest
+
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        why = f"cannot mount a {size} tmpfs at {mount} (needs root or CAP_SYS_ADMIN): {proc.stderr.strip()}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import FAULT_ENV, chaos_run, leftover_temporaries, timed_run, tree_digest
+from .harness import FAULT_ENV, chaos_run, leftover_temporaries, timed_run, tmpfs, tree_digest
 
 TOKENIZER = "tokenizers/allenai_gpt-neox-olmo-dolma-v1_5.json"
 #: 10 steps of 4 x 32 tokens on a 2-layer d_model-64 model, a checkpoint every 3 steps (3, 6, 9) and at
@@ -236,19 +236,8 @@ DISK = "56m"
 
 @pytest.fixture
 def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK}", "tmpfs", str(mount)], capture_output=True,
-                          text=True)
-    if proc.returncode != 0:
-        why = f"cannot mount a {DISK} tmpfs at {mount} (needs root or CAP_SYS_ADMIN): {proc.stderr.strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(why)
-        pytest.skip(why)
-    try:
+    with tmpfs(tmp_path / "disk", DISK) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_checkpoint_on_a_full_disk_fails_in_one_line_and_the_previous_checkpoint_resumes(

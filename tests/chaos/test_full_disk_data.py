@@ -10,7 +10,6 @@ user namespace); under ``CI=true`` a failed mount fails the test instead of skip
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from fnmatch import fnmatch
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import assert_same_outputs, command_env
-from .harness import leftover_temporaries, tree_digest
+from .harness import leftover_temporaries, tmpfs, tree_digest
 from .test_chaos_data import CASES, _argv
 
 PAGE = 4096
@@ -36,19 +35,8 @@ def _footprint(root: Path) -> int:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A tmpfs mount point, unmounted at the end; its size is set with :func:`_resize`."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True,
-                         text=True)
-    if res.returncode != 0:
-        message = f"cannot mount a tmpfs at {disk} (needs root): {res.stderr.strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
+    with tmpfs(tmp_path / "disk", "64k") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def _resize(disk: Path, size: int) -> None:
