@@ -4,7 +4,7 @@
 Importing this package registers every built-in verifier.
 """
 
-from open_instruct.verifiers import exact, numeric  # noqa: F401  (registers the verifiers)
+from open_instruct.verifiers import code, exact, ifeval, numeric  # noqa: F401  (registers the verifiers)
 from open_instruct.verifiers.registry import VERIFIERS, Verdict, register_verifier, verify
 
 __all__ = ["VERIFIERS", "Verdict", "register_verifier", "verify"]
