@@ -7,7 +7,7 @@ import json
 import pytest
 
 from olmo_core.checkpoint.model_io import save_model_checkpoint
-from open_instruct.train.run import resolve_init
+from open_instruct.train.common import resolve_init
 
 
 def test_checkpoint_run_folder_and_a_folder_with_a_manifest_of_its_own(tiny_model, tiny_model_config, tmp_path) -> None:

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from open_instruct.data.cache import load_tokenized
     from open_instruct.evaluate import preference_accuracy
     from open_instruct.tokenizer import load_tokenizer
-    from open_instruct.train.run import load_model, resolve_init
+    from open_instruct.train.common import load_model, resolve_init
 
     cfg, ckpt = resolve_init(args.checkpoint)
     data, _ = load_tokenized("dpo", args.data, load_tokenizer(), max_length=args.max_length, seed=args.seed,

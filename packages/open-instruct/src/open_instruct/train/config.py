@@ -1,4 +1,8 @@
-"""The typed config of an SFT or DPO run (hydra structured config).
+"""What the typed configs of every method (``sft``, ``dpo``, ``grpo``) share (hydra structured configs).
+
+Each method's config subclasses :class:`InstructRunConfig` in its own module
+(``open_instruct.train.sft.SFTConfig``, ``.dpo.DPOConfig``, ``.grpo.GRPOConfig``), adds its own knobs
+and builds its own loss; ``kind`` names the method (``open_instruct.train.run`` dispatches on it).
 
 ``init_from`` is an olmo-core checkpoint folder (what SFT starts from after pretraining, and DPO
 from after SFT), a run folder (its latest valid checkpoint) or, for experiments from scratch, a
@@ -11,13 +15,14 @@ model preset name (``tiny``). Batch sizes count
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from olmo_core.checkpoint.manager import CheckpointConfig
 from olmo_core.distributed.parallelize import ParallelConfig
 from olmo_core.optim.adamw import OptimConfig
 from olmo_core.optim.scheduler import SchedulerConfig
 from olmo_core.train.trainer import TrainerConfig
-from open_instruct.train.objectives import DPOLoss, SFTLoss
+from open_instruct.train.objectives import DPOLoss
 
 SFT_DATA = "../shared/data/instruct/sft.jsonl.zst"
 DPO_DATA = "../shared/data/instruct/dpo.jsonl.zst"
@@ -66,25 +71,31 @@ class PreferenceConfig:
         return DPOLoss(self.loss, beta=self.beta, label_smoothing=self.label_smoothing, gamma=self.gamma)
 
 
+def default_trainer(run_dir: str) -> TrainerConfig:
+    """The trainer every method starts from: steps set by the data (``max_steps=-1``), a checkpoint
+    every 1000 steps (the last one kept), console, metrics, speed and loss-plot callbacks."""
+    return TrainerConfig(run_dir=run_dir, max_steps=-1,
+                         callbacks={"console": {}, "metrics_jsonl": {}, "speed": {}, "loss_plot": {}},
+                         checkpoint=CheckpointConfig(every=1000, keep_last=1))
+
+
 @dataclass
 class InstructRunConfig:
+    """The fields every method's config has; subclassed once per method."""
+
     kind: str = "sft"
     init_from: str = "tiny"
     init_seed: int = 0
     warmup_ratio: float = 0.03
     data: InstructDataConfig = field(default_factory=InstructDataConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
-    dpo: PreferenceConfig = field(default_factory=PreferenceConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(
         lr=2e-5, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, max_grad_norm=None,
         scheduler=SchedulerConfig(warmup_steps=0, warmup_start_factor=0.0, alpha_f=0.0)))
-    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(
-        run_dir="runs/sft", max_steps=-1, callbacks={"console": {}, "metrics_jsonl": {}, "speed": {},
-                                                     "loss_plot": {}},
-        checkpoint=CheckpointConfig(every=1000, keep_last=1)))
+    trainer: TrainerConfig = field(default_factory=lambda: default_trainer("runs/sft"))
     parallel: ParallelConfig = field(default_factory=lambda: ParallelConfig(param_dtype="float32"))
     meta_init: bool = False
 
-    def build_loss(self) -> SFTLoss | DPOLoss:
-        """The loss object of ``kind``: :class:`SFTLoss`, or the preference loss of ``dpo``."""
-        return SFTLoss() if self.kind == "sft" else self.dpo.build()
+    def build_loss(self) -> Any:
+        """The method's loss object (what olmo-core's Trainer calls); each method's config defines it."""
+        raise NotImplementedError(f"{type(self).__name__}: a method's config builds its own loss")

@@ -9,7 +9,8 @@
   1 epoch, warmup 10%, batch 128 pairs, 2048 tokens.
 * ``tiny_sft`` / ``tiny_dpo``: the same shapes at CPU size on ``../shared/data/instruct``.
 
-Each preset sets only what differs from :class:`InstructRunConfig`'s defaults (Tulu 2's SFT recipe:
+Each preset is its method's config (``SFTConfig``, ``DPOConfig``, ``GRPOConfig``) and sets only what
+differs from its defaults (Tulu 2's SFT recipe:
 AdamW (0.9, 0.999, 1e-8), no weight decay or clipping, warmup ratio 0.03 then linear decay to 0,
 batch 128, 3 epochs, 2048 tokens; sigmoid DPO with beta 0.1). Each is stored in hydra's ConfigStore
 under its name; ``compose_config`` applies overrides."""
@@ -29,6 +30,9 @@ from open_instruct.train.config import (
     InstructRunConfig,
     PreferenceConfig,
 )
+from open_instruct.train.dpo import DPOConfig
+from open_instruct.train.run import METHODS
+from open_instruct.train.sft import SFTConfig
 
 RUN_PRESETS: dict[str, Callable[[], InstructRunConfig]] = {}
 TINY_DPO_PAIRS = f"{DPO_DATA}:10000"
@@ -53,16 +57,16 @@ def _with(cfg: InstructRunConfig, **changes) -> InstructRunConfig:
 
 
 @register_preset("tulu2_sft_olmo_7b")
-def tulu2_sft_olmo_7b() -> InstructRunConfig:
-    cfg = InstructRunConfig(init_from="checkpoints/olmo_7b", data=InstructDataConfig(sources=[SFT_DATA]),
+def tulu2_sft_olmo_7b() -> SFTConfig:
+    cfg = SFTConfig(init_from="checkpoints/olmo_7b", data=InstructDataConfig(sources=[SFT_DATA]),
                             batch=BatchConfig(micro_batch_size=2))
     return _with(cfg, **{"optim.lr": 2e-6, "trainer.run_dir": "runs/tulu2_sft_olmo_7b",
                          "parallel.param_dtype": "bfloat16", "parallel.activation_checkpointing": "full"})
 
 
 @register_preset("tulu2_dpo_olmo_7b")
-def tulu2_dpo_olmo_7b() -> InstructRunConfig:
-    cfg = InstructRunConfig(kind="dpo", init_from="runs/tulu2_sft_olmo_7b", warmup_ratio=0.1,
+def tulu2_dpo_olmo_7b() -> DPOConfig:
+    cfg = DPOConfig(init_from="runs/tulu2_sft_olmo_7b", warmup_ratio=0.1,
                             data=InstructDataConfig(sources=[DPO_DATA]),
                             batch=BatchConfig(global_batch_size=32, micro_batch_size=1))
     return _with(cfg, **{"optim.lr": 5e-7, "trainer.run_dir": "runs/tulu2_dpo_olmo_7b",
@@ -70,7 +74,7 @@ def tulu2_dpo_olmo_7b() -> InstructRunConfig:
 
 
 @register_preset("tulu3_dpo_norm_olmo_7b")
-def tulu3_dpo_norm_olmo_7b() -> InstructRunConfig:
+def tulu3_dpo_norm_olmo_7b() -> DPOConfig:
     cfg = tulu2_dpo_olmo_7b()
     cfg.dpo = PreferenceConfig(loss="dpo_norm", beta=5.0)
     cfg.batch = BatchConfig(micro_batch_size=1, epochs=1)
@@ -79,10 +83,10 @@ def tulu3_dpo_norm_olmo_7b() -> InstructRunConfig:
 
 
 @register_preset("tiny_sft")
-def tiny_sft() -> InstructRunConfig:
+def tiny_sft() -> SFTConfig:
     # The shared SFT and DPO files ask the same questions: leave out the ones tiny_dpo trains and
     # holds out on, so its held-out pairs are unseen by both models.
-    cfg = InstructRunConfig(data=InstructDataConfig(sources=[f"{SFT_DATA}:4000"], exclude=[TINY_DPO_PAIRS],
+    cfg = SFTConfig(data=InstructDataConfig(sources=[f"{SFT_DATA}:4000"], exclude=[TINY_DPO_PAIRS],
                                                     max_length=256),
                             batch=BatchConfig(global_batch_size=32, micro_batch_size=32, epochs=2))
     return _with(cfg, **{"optim.lr": 1e-3, "trainer.run_dir": "runs/tiny_sft",
@@ -90,10 +94,10 @@ def tiny_sft() -> InstructRunConfig:
 
 
 @register_preset("tiny_dpo")
-def tiny_dpo() -> InstructRunConfig:
+def tiny_dpo() -> DPOConfig:
     # The published beta; a CPU-sized lr and two epochs, because the held-out gain of a tiny model
     # needs that much movement to show (one epoch at 1e-3: +0.011, p = 0.28; this: +0.026, p = 0.015).
-    cfg = InstructRunConfig(kind="dpo", init_from="runs/tiny_sft", warmup_ratio=0.1,
+    cfg = DPOConfig(init_from="runs/tiny_sft", warmup_ratio=0.1,
                             data=InstructDataConfig(sources=[TINY_DPO_PAIRS], max_length=256, holdout=2000),
                             batch=BatchConfig(global_batch_size=32, micro_batch_size=32, epochs=2))
     return _with(cfg, **{"optim.lr": 2e-3, "trainer.run_dir": "runs/tiny_dpo", "trainer.checkpoint.every": 100})
@@ -110,8 +114,8 @@ def compose_config(preset: str, overrides: list[str] | None = None) -> InstructR
         cfg = compose(config_name=preset, overrides=list(overrides or []))
     out = OmegaConf.to_object(cfg)
     assert isinstance(out, InstructRunConfig)
-    if out.kind not in ("sft", "dpo"):
-        raise ValueError(f"kind={out.kind!r}: must be sft or dpo")
+    if out.kind not in METHODS:
+        raise ValueError(f"kind={out.kind!r}: must be one of {', '.join(METHODS)}")
     return out
 
 
