@@ -149,3 +149,18 @@ class TuluTemplate(ChatTemplate):
         if add_generation_prompt:
             out.append((self.headers["assistant"], False, len(messages)))
         return [p for p in out if p[0] != ""]
+
+
+def prompt_messages(messages: Sequence[Message]) -> list[Message]:
+    """The turns before the first assistant turn: a task example's prompt (its gold answer, if
+    written as an assistant turn, is not part of it)."""
+    end = next((i for i, m in enumerate(messages) if m.role == "assistant"), len(messages))
+    return list(messages[:end])
+
+
+def encode_prompt(tokenizer: ChatTokenizer, messages: Sequence[Message], template: str = "tulu") -> list[int]:
+    """Token ids of a generation prompt: the turns before the first assistant turn, then the
+    assistant header (``<|assistant|>\\n`` for ``tulu``), as the model sees them at generation time."""
+    enc = get_template(template).encode(prompt_messages(messages), tokenizer, add_generation_prompt=True,
+                                        train_from=None)
+    return enc.input_ids.tolist()

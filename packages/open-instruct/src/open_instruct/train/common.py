@@ -165,9 +165,22 @@ class FitResult:
     def summary(self, run_dir: Path) -> dict[str, Any]:
         """steps, final loss, final checkpoint and final numeric metrics: every method's summary keys."""
         last = self.last
-        return {"steps": self.trainer.step, "final_loss": last.get("train/loss"),
-                "checkpoint": str(self.trainer.last_checkpoint or latest_checkpoint(run_dir) or ""),
-                "final_metrics": {k: v for k, v in last.items() if isinstance(v, int | float)}}
+        out = {"steps": self.trainer.step, "final_loss": last.get("train/loss"),
+               "checkpoint": str(self.trainer.last_checkpoint or latest_checkpoint(run_dir) or ""),
+               "final_metrics": {k: v for k, v in last.items() if isinstance(v, int | float)}}
+        if (verified := heldout_verified(self.trainer)) is not None:
+            out["heldout_verified"] = verified
+        return out
+
+
+def heldout_verified(trainer: Trainer) -> dict[str, Any] | None:
+    """The last result of the trainer's ``heldout_verified`` callback (None without one)."""
+    from open_instruct.callbacks.heldout_eval import HeldoutVerified
+
+    for cb in trainer.callbacks:
+        if isinstance(cb, HeldoutVerified) and cb.result is not None:
+            return cb.result
+    return None
 
 
 def fit(cfg: InstructRunConfig, ctx: RunContext, model_cfg: ModelConfig, *, loader: BatchLoader, loss_fn: Any,
