@@ -12,7 +12,10 @@ from olmo_core.dispatch import run_cli
 COMMANDS: dict[str, tuple[str, str]] = {
     "sft": ("open_instruct.commands.sft", "supervised fine-tuning on chat data (Tulu template, packed)"),
     "dpo": ("open_instruct.commands.dpo", "preference tuning: dpo, dpo_norm, ipo, simpo, hinge"),
+    "grpo": ("open_instruct.commands.grpo", "RL with verifiable rewards: GRPO, Dr. GRPO, DAPO"),
+    "tasks": ("open_instruct.commands.tasks", "write a procedural verifiable-task suite (train, held-out)"),
     "pref-acc": ("open_instruct.commands.pref_acc", "held-out preference accuracy of a checkpoint"),
+    "verify-acc": ("open_instruct.commands.verify_acc", "verified accuracy of a checkpoint on task examples"),
 }
 
 EPILOG = """examples:
@@ -28,7 +31,8 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli("open-instruct", "Adapt OLMo models: supervised fine-tuning and preference tuning (DPO).",
+    return run_cli("open-instruct", "Adapt OLMo models: supervised fine-tuning, preference tuning (DPO) and RL "
+                   "with verifiable rewards (GRPO).",
                    COMMANDS, argv, version=_version, epilog=EPILOG)
 
 

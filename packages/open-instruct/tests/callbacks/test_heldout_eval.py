@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
-import torch
+from greedy_reference import direct_greedy
 
 from olmo_core.checkpoint.model_io import load_model_checkpoint, save_model_checkpoint
 from olmo_core.train.callbacks.base import build_callback
@@ -20,26 +20,11 @@ from open_instruct.verifiers import verify
 MAX_NEW = 6
 
 
-def direct_greedy(model, tokenizer, example: dict) -> str:
-    user = example["messages"][0]["content"]
-    ids = ([tokenizer.eos_token_id] + tokenizer.encode("<|user|>\n" + user + "\n")
-           + tokenizer.encode("<|assistant|>\n"))
-    new: list[int] = []
-    model.eval()
-    with torch.no_grad():
-        for _ in range(MAX_NEW):
-            tok = int(model(torch.tensor([ids + new]))[0, -1, :model.vocab_size].argmax())
-            if tok == tokenizer.eos_token_id:
-                break
-            new.append(tok)
-    return tokenizer.decode(new)
-
-
 def heldout_set(model, tokenizer, path: Path) -> tuple[list[dict], list[str], list[bool]]:
     """10 held-out examples (two families); every other one re-keyed to accept exactly the model's own
     greedy answer, so the right accuracy is neither 0 nor 1 and each verdict hangs on the response."""
     examples = generate_examples("sorting", "heldout", 5, seed=3) + generate_examples("counting", "heldout", 5, seed=3)
-    responses = [direct_greedy(model, tokenizer, ex) for ex in examples]
+    responses = [direct_greedy(model, tokenizer, ex, MAX_NEW) for ex in examples]
     for i in (0, 2, 4, 5, 7):
         examples[i]["verifier"] = {"name": "exact", "args": {"answer": responses[i]}}
     correct = [verify(ex["verifier"]["name"], r, **ex["verifier"]["args"]).correct for ex, r in zip(examples, responses)]
@@ -101,7 +86,7 @@ def test_in_an_sft_run_metrics_summary_and_rerun(tiny_model, tokenizer, tmp_path
     # The final checkpoint's own greedy answers, judged directly, give the summary's and the log's figures.
     final = load_model_checkpoint(first["checkpoint"])
     examples = [json.loads(line) for line in heldout.read_text().splitlines()]
-    direct = [verify(ex["verifier"]["name"], direct_greedy(final, tokenizer, ex), **ex["verifier"]["args"]).correct
+    direct = [verify(ex["verifier"]["name"], direct_greedy(final, tokenizer, ex, MAX_NEW), **ex["verifier"]["args"]).correct
               for ex in examples]
     assert first["heldout_verified"]["step"] == 2
     assert first["heldout_verified"]["accuracy"] == rows[-1]["heldout/accuracy"] == sum(direct) / len(direct)

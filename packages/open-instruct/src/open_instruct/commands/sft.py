@@ -30,11 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser, default_preset: str = "tiny_s
 def run(args: argparse.Namespace, kind: str = "sft") -> int:
     from omegaconf import OmegaConf
 
-    from open_instruct.train.presets import compose_config
+    from open_instruct.train.presets import compose_config, config_kind
 
     cfg = compose_config(args.preset, args.overrides)
-    if cfg.kind != kind:
-        raise SystemExit(f"--preset {args.preset} is a {cfg.kind} preset; use `open-instruct {cfg.kind}`")
+    if config_kind(cfg) != kind:
+        raise SystemExit(f"--preset {args.preset} is a {config_kind(cfg)} preset; use `open-instruct {config_kind(cfg)}`")
     if args.print_config:
         print(OmegaConf.to_yaml(OmegaConf.structured(cfg)))
         return 0
@@ -45,6 +45,7 @@ def run(args: argparse.Namespace, kind: str = "sft") -> int:
         summary = run_training(cfg)
     finally:
         destroy_distributed()
-    print(f"{kind} done: {summary['steps']} steps, final loss {summary['final_loss']:.4f}, "
+    loss = summary.get("final_loss")
+    print(f"{kind} done: {summary['steps']} steps, final loss {'n/a' if loss is None else f'{loss:.4f}'}, "
           f"checkpoint {summary['checkpoint']}")
     return 0

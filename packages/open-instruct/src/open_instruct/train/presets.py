@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -103,7 +104,7 @@ def tiny_dpo() -> DPOConfig:
     return _with(cfg, **{"optim.lr": 2e-3, "trainer.run_dir": "runs/tiny_dpo", "trainer.checkpoint.every": 100})
 
 
-def compose_config(preset: str, overrides: list[str] | None = None) -> InstructRunConfig:
+def compose_config(preset: str, overrides: list[str] | None = None) -> Any:
     """The preset with hydra overrides applied (``optim.lr=1e-5 data.sources=[a.jsonl:50%]``)."""
     from hydra import compose, initialize
     from omegaconf import OmegaConf
@@ -113,10 +114,14 @@ def compose_config(preset: str, overrides: list[str] | None = None) -> InstructR
     with initialize(version_base=None, config_path=None):
         cfg = compose(config_name=preset, overrides=list(overrides or []))
     out = OmegaConf.to_object(cfg)
-    assert isinstance(out, InstructRunConfig)
-    if out.kind not in METHODS:
-        raise ValueError(f"kind={out.kind!r}: must be one of {', '.join(METHODS)}")
+    if config_kind(out) not in METHODS:
+        raise ValueError(f"kind={config_kind(out)!r}: must be one of {', '.join(METHODS)}")
     return out
+
+
+def config_kind(cfg: Any) -> str | None:
+    """The method a run config is for: its ``kind`` field (every method's config has one)."""
+    return getattr(cfg, "kind", None)
 
 
 def as_dict(cfg: InstructRunConfig) -> dict:
