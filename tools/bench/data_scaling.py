@@ -318,6 +318,7 @@ GROWTH = {
 
 
 def markdown(records: list[dict[str, Any]], notes: dict[str, str] | None = None) -> str:
+    records = ours(records)
     recs = with_ratios(records)
     scales = sorted({r["scale"] for r in recs})
     stages = list(dict.fromkeys(r["stage"] for r in recs))
@@ -378,6 +379,7 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    records = ours(records)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for name in dict.fromkeys(r["stage"] for r in records):
         rs = sorted((r for r in records if r["stage"] == name), key=lambda r: r["scale"])
@@ -400,11 +402,36 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
     os.replace(tmp, path)
 
 
+OURS = "dolma-tools"
+
+
+def side(r: dict[str, Any]) -> str:
+    """Who measured a record: ours (records before the peers were added have no ``side``) or a peer."""
+    return r.get("side") or OURS
+
+
+def ours(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in records if side(r) == OURS]
+
+
 def merge(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``new`` replaces the records of ``old`` with the same stage and scale."""
-    keys = {(r["stage"], r["scale"]) for r in new}
-    return sorted([r for r in old if (r["stage"], r["scale"]) not in keys] + new,
-                  key=lambda r: (list(STAGES).index(r["stage"]) if r["stage"] in STAGES else 99, r["scale"]))
+    """``new`` replaces the records of ``old`` with the same stage, scale and side."""
+    keys = {(r["stage"], r["scale"], side(r)) for r in new}
+    return sorted([r for r in old if (r["stage"], r["scale"], side(r)) not in keys] + new,
+                  key=lambda r: (list(STAGES).index(r["stage"]) if r["stage"] in STAGES else 99, side(r) != OURS,
+                                 side(r), r["scale"]))
+
+
+def save_records(out: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge ``new`` into ``out/scaling.jsonl`` (temp name, then rename); returns all the records."""
+    out.mkdir(parents=True, exist_ok=True)
+    jsonl = out / "scaling.jsonl"
+    old = [json.loads(x) for x in jsonl.read_text().splitlines() if x.strip()] if jsonl.is_file() else []
+    allrecs = merge(old, new)
+    tmp = jsonl.with_name(jsonl.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in allrecs))
+    os.replace(tmp, jsonl)
+    return allrecs
 
 
 # --------------------------------------------------------------------------------------------------
@@ -467,6 +494,7 @@ def main() -> int:
                        "filter_mib": filter_mib(ctx.bloom_items) if name == "dedupe" else None, "measured": stamp,
                        "cpu_count": os.cpu_count(), "load_1m": os.getloadavg()[0]}
                 records.append(rec)
+                save_records(args.out, [rec])  # each stage as it ends: a long run that stops keeps what it measured
                 harness.log(f"{scale:g}x {name:>13}: {n_docs:,} docs in {m.seconds:.1f} s = "
                             f"{rec['docs_per_s']:,.0f} docs/s; peak RSS per worker {rec['peak_worker_mib']:.0f} MiB "
                             f"(anonymous {rec['peak_worker_anon_mib']:.0f} MiB; tree {rec['peak_tree_mib']:.0f} MiB, "
@@ -476,16 +504,11 @@ def main() -> int:
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
-    args.out.mkdir(parents=True, exist_ok=True)
     jsonl = args.out / "scaling.jsonl"
-    old = [json.loads(x) for x in jsonl.read_text().splitlines() if x.strip()] if jsonl.is_file() else []
-    allrecs = merge(old, records)
-    tmp = jsonl.with_name(jsonl.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in allrecs))
-    os.replace(tmp, jsonl)
+    allrecs = save_records(args.out, [])
     write_section(args.out / "benchmarks.md", markdown(allrecs))
     plot(allrecs, args.out / "scaling.png")
-    checks = bound_check(allrecs)
+    checks = bound_check(ours(allrecs))
     for name, c in checks.items():
         harness.log(f"bound {name:>13}: peak per worker {c['largest']:g}x / {c['smallest']:g}x = {c['ratio']:.2f} "
                     f"({'within' if c['within'] else 'OVER'} {BOUND})")

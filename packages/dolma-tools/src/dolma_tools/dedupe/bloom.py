@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import xxhash
 
 from dolma_tools.atomic import atomic_path, remove_stale_temporaries
+from dolma_tools.dedupe.unitbatch import item_digests
 from dolma_tools.hashing import sha256_hex
 
 MAGIC = b"DTBLOOM1"
@@ -39,8 +39,12 @@ FORMAT_NAME = "dolma-tools/bloom"
 FORMAT_VERSION = 1
 HASH_NAME = "xxh3_128+double-hashing"
 _LN2 = math.log(2.0)
-# items per vectorized step: its (items, k) position arrays (k = 20 at p = 1e-6) stay a few MiB
+# items per check-and-add step: a step's items are tested before any of them is set (so the step is
+# part of the result: a false positive can only come from items of earlier steps)
 _CHUNK = 1 << 14
+# items per vectorized block where the block size changes nothing but memory: its (items, k) position
+# arrays (k = 20 at p = 1e-6) and their temporaries stay under a MiB each
+_BLOCK = 1 << 12
 
 
 class BloomFilterError(ValueError):
@@ -69,12 +73,6 @@ class BloomParams:
 
     def expected_false_positive_rate(self, items: int) -> float:
         return (1.0 - math.exp(-self.num_hashes * items / self.num_bits)) ** self.num_hashes
-
-
-def item_digests(items: Iterable[bytes], seed: int = 0) -> bytes:
-    """The xxh3-128 digests of ``items``, 16 bytes each, concatenated (see :func:`digests_to_hashes`)."""
-    digest = xxhash.xxh3_128_digest
-    return b"".join([digest(it, seed) for it in items])
 
 
 def digests_to_hashes(raw: bytes | bytearray) -> np.ndarray:
@@ -163,14 +161,14 @@ class BloomFilter:
         if not self._writable:
             raise BloomFilterError(f"filter {self.path or ''} is read-only: it marks, it does not learn")
 
-    def contains_hashes(self, hashes: np.ndarray, *, chunk: int = _CHUNK) -> np.ndarray:
+    def contains_hashes(self, hashes: np.ndarray, *, chunk: int = _BLOCK) -> np.ndarray:
         """Boolean array: may each hashed item be in the filter (false positives possible)."""
         out = np.zeros(len(hashes), dtype=bool)
         for s in range(0, len(hashes), chunk):
             out[s:s + chunk] = self._test(*self._positions(hashes[s:s + chunk]))
         return out
 
-    def add_hashes(self, hashes: np.ndarray, *, chunk: int = _CHUNK) -> None:
+    def add_hashes(self, hashes: np.ndarray, *, chunk: int = _BLOCK) -> None:
         self._writable_or_raise()
         for s in range(0, len(hashes), chunk):
             self._set(*self._positions(hashes[s:s + chunk]))
@@ -287,9 +285,65 @@ class BloomFilter:
         return cls(params, packed=np.array(packed), items_added=items, path=path)
 
 
+class CheckAndAddStream:
+    """:meth:`BloomFilter.check_and_add` over items that arrive in pieces (a file read in chunks),
+    giving exactly what one call over their concatenation gives: the filter is tested and set in
+    steps of ``chunk`` items counted from the first item, whatever the pieces, and a step's bits are
+    set only once the step is complete (its items never see each other through the filter). Also
+    tells, per item, whether an equal item came earlier in the stream: within the current step
+    directly (first 64 hash bits), before it through the filter (which has no false negatives), the
+    same as ``units.earlier_in_batch`` over the whole stream for one item per unit. Holds one step's
+    hashes (256 KiB) and computes bit positions ``block`` items at a time; call :meth:`close` after
+    the last piece."""
+
+    def __init__(self, bloom: BloomFilter, *, chunk: int = _CHUNK, block: int = _BLOCK) -> None:
+        bloom._writable_or_raise()
+        self.bloom, self.chunk, self.block = bloom, chunk, block
+        self._step: list[np.ndarray] = []  # hashes of the open step's items
+        self._new: list[np.ndarray] = []  # first bits of its items the filter did not hold
+        self._filled = 0
+
+    def check(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(seen, earlier)`` per item: held by the filter before the item's step, and equal to an
+        earlier item of the same step."""
+        seen = np.zeros(len(hashes), dtype=bool)
+        earlier = np.zeros(len(hashes), dtype=bool)
+        pos = 0
+        while pos < len(hashes):
+            take = min(self.chunk - self._filled, len(hashes) - pos)
+            part = hashes[pos:pos + take]
+            found = self.bloom.contains_hashes(part, chunk=self.block)
+            seen[pos:pos + take] = found
+            before = self._filled
+            firsts = np.concatenate([*(h[:, 0] for h in self._step), part[:, 0]])
+            _, first, inverse = np.unique(firsts, return_index=True, return_inverse=True)
+            earlier[pos:pos + take] = first[inverse.ravel()][before:] < np.arange(before, len(firsts))
+            self._step.append(part)
+            self._new.append(part[~found, 0])
+            self._filled += take
+            pos += take
+            if self._filled == self.chunk:
+                self._flush()
+        return seen, earlier
+
+    def _flush(self) -> None:
+        for part in self._step:
+            for s in range(0, len(part), self.block):
+                self.bloom._set(*self.bloom._positions(part[s:s + self.block]))
+        self.bloom.items_added += len(np.unique(np.concatenate(self._new)))
+        self._step, self._new, self._filled = [], [], 0
+
+    def close(self) -> None:
+        if self._filled:
+            self._flush()
+
+
 def measure_false_positive_rate(bf: BloomFilter, probes: int = 200_000, seed: int = 12345) -> float:
     """Fraction of random 128-bit hashes (items that were never inserted, barring a 2^-128 collision)
     that the filter claims to contain."""
     rng = np.random.default_rng(seed)
-    hashes = rng.integers(0, 2**64, size=(probes, 2), dtype=np.uint64)
-    return float(bf.contains_hashes(hashes).mean())
+    hits = 0
+    for s in range(0, probes, _BLOCK):  # drawn a block at a time: the same numbers as all at once
+        hits += int(bf.contains_hashes(rng.integers(0, 2**64, size=(min(_BLOCK, probes - s), 2),
+                                                    dtype=np.uint64)).sum())
+    return hits / probes

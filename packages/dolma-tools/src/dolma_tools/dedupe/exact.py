@@ -1,46 +1,29 @@
 """Exact dedup of ids, documents or paragraphs with a Bloom filter, writing attribute files.
 
-How the work is shared: worker processes (or Ray tasks) read, split and hash one input file each
-(the costly part; with the local executor the parent is one of the ``processes`` hashers, so a run
-holds ``processes`` interpreters, not one more); the parent process owns the filter and walks the
-files in sorted order, marking an item a duplicate when it is in the filter or appeared earlier in
-the same file, then adding the file's items. The filter is therefore touched by a single process in
-a fixed order, and the attributes are byte-identical whatever the number of processes. Memory is
-the filter plus the hashes of the files in flight. A filter opened read-only (``np.memmap`` mode
-``'r'``) is never written, so any number of processes may map the same file
-(``dolma_tools.decont`` does exactly that)."""
+How the work is shared: worker processes (or Ray tasks) read, split and hash input files (the costly
+part; with the local executor the parent is one of the ``processes`` hashers, so a run holds
+``processes`` interpreters, not one more); the parent process owns the filter and walks the files in
+sorted order, marking an item a duplicate when it is in the filter or appeared earlier in the same
+file, then adding the file's items. The filter is therefore touched by a single process in a fixed
+order, and the attributes are byte-identical whatever the number of processes. Files travel and are
+marked in chunks of whole documents (``dedupe.spool``, ``dedupe.marking``), so memory is the filter
+plus a chunk per process, whatever the size of a file (n-gram mode aside, which scores a whole file
+at once). A filter opened read-only (``np.memmap`` mode ``'r'``) is never written, so any number of
+processes may map the same file (``dolma_tools.decont`` does exactly that)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from dolma_tools.dedupe.bloom import BloomFilter, BloomParams, measure_false_positive_rate
 from dolma_tools.dedupe.config import BloomDedupeConfig
-from dolma_tools.dedupe.layout import (
-    attribute_file,
-    input_files,
-    ordered_map,
-    ordered_map_sharing_work,
-    write_attribute_file,
-)
-from dolma_tools.dedupe.units import (
-    HashedUnits,
-    UnitBatch,
-    add_document,
-    earlier_in_batch,
-    iter_document_spans,
-    seen_fraction,
-    selected_units,
-    spans_per_document,
-    unit_scores,
-)
-from dolma_tools.docio import iter_documents
+from dolma_tools.dedupe.layout import attribute_file, input_files, write_attribute_rows
+from dolma_tools.dedupe.marking import STAT_KEYS, mark_file
+from dolma_tools.dedupe.spool import FileTask, file_chunk_streams
+from dolma_tools.dedupe.units import spans_per_document, unit_scores
 
 ATTRIBUTE_NAMES = {"id": "duplicate_id", "document": "duplicate_document", "paragraph": "duplicate_paragraphs"}
 # Rough item sizes used only to size a filter when the caller gives no count: an overestimate
@@ -59,21 +42,6 @@ def estimate_items(files: Sequence[Path], config: BloomDedupeConfig) -> int:
     return max(10_000, total // _BYTES_PER_ITEM[kind])
 
 
-@dataclass(frozen=True)
-class _FileTask:
-    path: Path
-    config: BloomDedupeConfig
-
-
-def _hash_file(task: _FileTask) -> HashedUnits:
-    cfg = task.config
-    batch = UnitBatch(cfg.seed)
-    for _, doc in iter_documents(task.path):
-        add_document(batch, doc, mode=cfg.mode, key=cfg.key, ngram_length=cfg.ngram_length,
-                     skip_empty=cfg.skip_empty, min_length=cfg.min_length)
-    return batch.hashed()
-
-
 def open_filter(config: BloomDedupeConfig, files: Sequence[Path]) -> BloomFilter:
     if config.filter_path and Path(config.filter_path).exists():
         return BloomFilter.load(config.filter_path, read_only=config.read_only)
@@ -89,8 +57,8 @@ def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeC
                  ray_address: str | None = None) -> dict[str, Any]:
     """Mark duplicates in every input file and write one attribute file per input file.
 
-    ``executor``: where the files are read and hashed, ``local`` (``config.processes`` forked
-    workers) or ``ray`` (one Ray task a file); the filter stays in this process either way and
+    ``executor``: where the files are read and hashed, ``local`` (this process and
+    ``config.processes - 1`` spawned workers) or ``ray`` (one Ray task a file); the filter stays in this process either way and
     takes the files in sorted order, so the attributes are the same bytes on both. ``ray_address``:
     the cluster (default ``$RAY_ADDRESS``, else a local instance).
 
@@ -102,32 +70,14 @@ def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeC
     files = [p for p, _ in with_base]
     bloom = bloom or open_filter(config, files)
     key = attribute_key(config)
-    threshold = config.threshold if config.ngram_length > 0 else 1.0
-    totals = {"documents": 0, "units": 0, "duplicate_units": 0, "duplicate_chars": 0, "documents_with_duplicates": 0,
-              "chars": 0}
+    totals = dict.fromkeys(STAT_KEYS, 0)
     per_file: dict[str, dict[str, int]] = {}
     bar = _progress(len(files), progress)
-    tasks = [_FileTask(p, config) for p in files]
-    hashed = (ordered_map_sharing_work(_hash_file, tasks, config.processes) if executor == "local"
-              else ordered_map(_hash_file, tasks, config.processes, executor, ray_address))
-    for (path, base), units in zip(with_base, hashed, strict=True):
-        if bloom.read_only:
-            scores = unit_scores(units, bloom.contains_hashes(units.hashes))
-        elif config.ngram_length > 0:
-            # several items per unit: a unit's items must not see each other through the filter
-            seen = bloom.contains_hashes(units.hashes)
-            scores = seen_fraction(units, seen)
-            bloom.add_hashes(units.hashes[~seen])
-        else:
-            scores = unit_scores(units, bloom.check_and_add(units.hashes) | earlier_in_batch(units))
-        write_attribute_file(attribute_file(path, config.name, base=base, destination=destination),
-                             units.doc_ids, key, iter_document_spans(units, scores, threshold))
-        sel = selected_units(scores, threshold)
-        stats = {"documents": len(units.doc_ids), "units": len(units.unit_items), "duplicate_units": len(sel),
-                 "duplicate_chars": int((units.unit_span[sel, 1] - units.unit_span[sel, 0]).sum()),
-                 "documents_with_duplicates": len(np.unique(units.unit_doc[sel])),
-                 "chars": int(units.doc_lengths.sum())}
-        del units, scores, sel  # the next file's hashes take their place
+    streams = file_chunk_streams([FileTask(p, config) for p in files], config.processes, executor, ray_address)
+    for (path, base), chunks in zip(with_base, streams, strict=True):
+        stats: dict[str, int] = {}
+        write_attribute_rows(attribute_file(path, config.name, base=base, destination=destination), key,
+                             mark_file(chunks, bloom, config, stats))
         per_file[str(path)] = stats
         for k, v in stats.items():
             totals[k] += v

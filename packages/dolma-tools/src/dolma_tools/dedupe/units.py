@@ -11,47 +11,45 @@ from __future__ import annotations
 
 import itertools
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from itertools import compress
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from dolma_tools.dedupe.bloom import digests_to_hashes, item_digests
+from dolma_tools.dedupe.bloom import digests_to_hashes
+from dolma_tools.dedupe.unitbatch import MODES, UnitBatch, add_document, word_ngrams
 from dolma_tools.interfaces import Document
 
-MODES = ("id", "document", "paragraph")
+__all__ = ["MODES", "HashedUnits", "UnitBatch", "add_document", "concat_batches", "earlier_in_batch",
+           "iter_document_spans", "paragraph_units", "seen_fraction", "selected_units", "spans_per_document",
+           "to_hashed", "unit_scores", "word_ngrams"]
 
 
-def _ints() -> array:
-    return array("q")
+def _ints(a: array) -> np.ndarray:
+    return np.frombuffer(a, dtype=np.int64).copy() if len(a) else np.zeros(0, dtype=np.int64)
 
 
-@dataclass
-class UnitBatch:
-    """The units and items of a run of documents, as flat arrays (what a worker sends back). Items
-    are hashed as they are added, so a file's text is never held twice: what grows per item is its
-    16-byte digest and a few machine integers per unit."""
+def to_hashed(batch: UnitBatch) -> HashedUnits:
+    """A worker's flat arrays as NumPy arrays (what scoring and the filter take)."""
+    return HashedUnits(doc_ids=batch.doc_ids, doc_lengths=_ints(batch.doc_lengths), unit_doc=_ints(batch.unit_doc),
+                       unit_span=np.stack([_ints(batch.unit_start), _ints(batch.unit_end)], axis=1),
+                       unit_items=_ints(batch.unit_items), hashes=digests_to_hashes(batch.digests))
 
-    seed: int = 0
-    doc_ids: list[str] = field(default_factory=list)
-    doc_lengths: array = field(default_factory=_ints)
-    unit_doc: array = field(default_factory=_ints)  # document index of each unit
-    unit_start: array = field(default_factory=_ints)
-    unit_end: array = field(default_factory=_ints)
-    unit_items: array = field(default_factory=_ints)  # number of items of each unit
-    digests: bytearray = field(default_factory=bytearray)
 
-    def add_items(self, items: Iterable[bytes]) -> None:
-        self.digests += item_digests(items, self.seed)
-
-    def hashed(self) -> HashedUnits:
-        def ints(a: array) -> np.ndarray:
-            return np.frombuffer(a, dtype=np.int64).copy() if len(a) else np.zeros(0, dtype=np.int64)
-
-        return HashedUnits(doc_ids=self.doc_ids, doc_lengths=ints(self.doc_lengths), unit_doc=ints(self.unit_doc),
-                           unit_span=np.stack([ints(self.unit_start), ints(self.unit_end)], axis=1),
-                           unit_items=ints(self.unit_items), hashes=digests_to_hashes(self.digests))
+def concat_batches(batches: Iterator[UnitBatch] | Sequence[UnitBatch], seed: int = 0) -> UnitBatch:
+    """Consecutive chunks of one file as one batch (document indices renumbered): what n-gram
+    marking needs, whose scores depend on the whole file."""
+    out = UnitBatch(seed)
+    for b in batches:
+        base = len(out.doc_ids)
+        out.doc_ids.extend(b.doc_ids)
+        out.doc_lengths.extend(b.doc_lengths)
+        out.unit_doc.extend(d + base for d in b.unit_doc)
+        out.unit_start.extend(b.unit_start)
+        out.unit_end.extend(b.unit_end)
+        out.unit_items.extend(b.unit_items)
+        out.digests += b.digests
+    return out
 
 
 @dataclass
@@ -66,79 +64,6 @@ class HashedUnits:
     @property
     def item_unit(self) -> np.ndarray:
         return np.repeat(np.arange(len(self.unit_items)), self.unit_items)
-
-
-def _get_key(doc: Document, key: str) -> str:
-    if key == "id":
-        return doc.id
-    obj: object = doc.to_json()
-    for part in key.split("."):
-        if not isinstance(obj, dict) or part not in obj:
-            raise KeyError(f"document {doc.id!r} has no field {key!r}")
-        obj = obj[part]
-    return str(obj)
-
-
-def add_document(batch: UnitBatch, doc: Document, *, mode: str, key: str = "id", ngram_length: int = 0,
-                 skip_empty: bool = True, min_length: int = 0) -> None:
-    """Append one document's units and items to ``batch``."""
-    d = len(batch.doc_ids)
-    text = doc.text
-    batch.doc_ids.append(doc.id)
-    batch.doc_lengths.append(len(text))
-    if mode in ("id", "document"):
-        item = _get_key(doc, key) if mode == "id" else text
-        if (skip_empty and not item.strip()) or len(item) < min_length:
-            return
-        batch.unit_doc.append(d)
-        batch.unit_start.append(0)
-        batch.unit_end.append(len(text))
-        batch.unit_items.append(1)
-        batch.add_items([item.encode("utf-8", "surrogatepass")])
-        return
-    if mode != "paragraph":
-        raise ValueError(f"unknown dedupe mode {mode!r}; choose from {MODES}")
-    if not text:
-        return
-    pieces = text.split("\n")
-    lens = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-    ends = np.cumsum(lens + 1)
-    ends[-1] = len(text)  # the last piece has no newline after it
-    starts = ends - lens - 1
-    starts[-1] = ends[-1] - lens[-1]
-    keep = lens >= max(min_length, 1 if skip_empty else 0)
-    if skip_empty:
-        keep &= ~np.fromiter(map(str.isspace, pieces), dtype=bool, count=len(pieces))
-    idx = np.flatnonzero(keep)
-    if ngram_length <= 0:
-        batch.unit_doc.extend([d] * len(idx))
-        batch.unit_start.extend(starts[idx].tolist())
-        batch.unit_end.extend(ends[idx].tolist())
-        batch.unit_items.extend([1] * len(idx))
-        raw = text.encode("utf-8", "surrogatepass").split(b"\n")
-        batch.add_items(compress(raw, keep.tolist()))
-        return
-    kept_pieces = list(compress(pieces, keep.tolist()))
-    kept_ends = ends[idx].tolist()
-    starts = starts[idx].tolist()
-    for p, s, e in zip(kept_pieces, starts, kept_ends, strict=True):
-        grams = word_ngrams(p, ngram_length)
-        if not grams:
-            continue
-        batch.unit_doc.append(d)
-        batch.unit_start.append(s)
-        batch.unit_end.append(e)
-        batch.unit_items.append(len(grams))
-        batch.add_items(g.encode("utf-8", "surrogatepass") for g in grams)
-
-
-def word_ngrams(paragraph: str, n: int) -> list[str]:
-    """The word ``n``-grams of a paragraph joined by single spaces; a paragraph of at most ``n`` words
-    is its one n-gram, an empty one has none."""
-    words = paragraph.split()
-    if len(words) <= n:
-        return [" ".join(words)] if words else []
-    return [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)]
 
 
 def earlier_in_batch(units: HashedUnits) -> np.ndarray:
@@ -196,4 +121,4 @@ def paragraph_units(texts: Sequence[str], *, ngram_length: int = 0, skip_empty: 
     for i, text in enumerate(texts):
         add_document(batch, Document(id=str(i), text=text), mode="paragraph", ngram_length=ngram_length,
                      skip_empty=skip_empty)
-    return batch.hashed()
+    return to_hashed(batch)
