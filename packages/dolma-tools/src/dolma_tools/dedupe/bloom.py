@@ -224,7 +224,7 @@ class BloomFilter:
         with atomic_path(path, fsync=True) as tmp, open(tmp, "wb") as f:
             f.write(MAGIC + len(head).to_bytes(4, "little") + head)
             f.write(b"\0" * (HEADER_BYTES - len(MAGIC) - 4 - len(head)))
-            f.write(packed.tobytes())
+            f.write(memoryview(np.ascontiguousarray(packed)))  # the bits in place: no second copy of the filter
         return path
 
     @staticmethod
