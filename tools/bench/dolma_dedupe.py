@@ -22,6 +22,13 @@ Peer setting, two figures:
     boto3, omegaconf before any work, which would dominate these few-second runs): the peer at its
     fastest;
   * ``peer CLI``: ``dolma -c config.yaml dedupe`` as its documentation has users run it.
+  * ``<N>M-item filter``: the Rust core again, both filters sized for ``--large-filter-items`` (default
+    40,000,000: the filter of data_scaling.py's 16x corpus) at the same rate; same documents. Memory is
+    a fixed part (ours: the filter's owner, an interpreter with NumPy, and one hashing worker without
+    it; the peer: one process, its Rust extension loaded by a bare interpreter) plus the filter plus a
+    working set (ours: a 16,384-item chunk per process, whatever the file size). The first variants'
+    3M-item filter (10.3 MiB ours, 16 MiB the peer's) leaves the fixed part to decide; this one (137
+    MiB ours against the peer's 256 MiB: it rounds up to a power of two) shows the part that grows.
 Both with ``processes: 2`` (one per core; the default is 1), ``skip_empty: true`` (ours skips blank
 paragraphs by default), whole paragraphs (no ``by_ngram``), ``min_length`` 0 (both defaults), the filter
 sized by Dolma itself from ``estimated_doc_count`` and ``desired_false_positive_rate`` (it rounds the
@@ -64,6 +71,9 @@ import harness  # noqa: E402
 CORPUS = harness.SHARED / "corpus"
 PEER = harness.PeerEnv(("dolma==1.2.1",))
 QUICK_SOURCES = ["manpages", "kernel_docs"]
+# the filter of the 16x corpus in tools/bench/data_scaling.py (2.5M paragraphs per 1x): at this size
+# the filter, not the interpreters, is most of either side's memory
+LARGE_FILTER_ITEMS = 40_000_000
 # The peer's Rust deduper without its CLI: the compiled extension (dolma/dolma.cpython-*.so) is loaded on
 # its own, so none of the Python package's imports (taggers, nltk, boto3, omegaconf) run.
 RUST_CORE = """
@@ -167,6 +177,9 @@ def main() -> list[harness.Result]:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--expected-items", type=int, default=3_000_000)
     parser.add_argument("--false-positive-rate", type=float, default=1e-6)
+    parser.add_argument("--large-filter-items", type=int, default=LARGE_FILTER_ITEMS,
+                        help="also compare with both filters sized for this many items (0: not); default: "
+                             "the 16x scaling corpus's filter (data_scaling.py)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--strict", action="store_true",
                         help="fail on any difference, even the peer's thread race (see the work check)")
@@ -187,45 +200,55 @@ def main() -> list[harness.Result]:
         n_docs, n_files = len(texts), len({k.rsplit("/", 1)[0] for k in texts})
         peer_out, peer_bloom = work / "attributes" / "peer", work / "peer.bloom"
         ours_out, ours_bloom = work / "attributes" / "ours", work / "ours.bloom"
-        config = work / "peer.yaml"
-        config.write_text(json.dumps({  # JSON is YAML
-            "documents": [pattern],
-            "dedupe": {"name": "peer", "paragraphs": {"attribute_name": "dup_paragraphs"}, "skip_empty": True},
-            "bloom_filter": {"file": str(peer_bloom), "read_only": False,
-                             "estimated_doc_count": args.expected_items,
-                             "desired_false_positive_rate": args.false_positive_rate},
-            "processes": args.processes}))
-        core_config = work / "peer-core.json"
         (work / "wd-in").mkdir()
         (work / "wd-out").mkdir()
-        core_config.write_text(json.dumps({  # what `dolma dedupe` hands its Rust entry point (see --dryrun)
-            "documents": [pattern],
-            "dedupe": {"name": "peer", "document_dir": "documents", "file_partition": False, "min_length": 0,
-                       "min_words": 0, "num_partitions": 1, "partition_index": 0, "skip_empty": True,
-                       "paragraphs": {"attribute_name": "dup_paragraphs", "paragraph_separator": "\n",
-                                      "by_ngram": {"ngram_length": 0, "overlap_threshold": 1.0,
-                                                   "skip_short_paragraphs": False, "stride": 0}}},
-            "bloom_filter": {"file": str(peer_bloom), "read_only": False, "size_in_bytes": 0,
-                             "estimated_doc_count": args.expected_items,
-                             "desired_false_positive_rate": args.false_positive_rate},
-            "compression": {"input": None, "output": None}, "is_s3_volume": False,
-            "work_dir": {"input": str(work / "wd-in"), "output": str(work / "wd-out")},
-            "processes": args.processes}))
-        ours_argv = [sys.executable, "-m", "dolma_tools.cli", "dedupe", "--documents", pattern, "--destination",
-                     ours_out, "--mode", "paragraph", "--processes", args.processes, "--expected-items",
-                     args.expected_items, "--false-positive-rate", args.false_positive_rate, "--save-filter",
-                     ours_bloom, "--no-progress"]
-        variants = [  # (variant, the peer's command, its setting in words, primary)
-            ("" if not args.quick else "quick", [PEER.python, "-c", RUST_CORE, core_config],
-             f"its Rust deduper called directly (dolma.dolma.deduper_entrypoint, the config its CLI builds), "
-             f"no CLI start-up; processes {args.processes}, skip_empty, whole paragraphs, filter sized by Dolma "
-             f"from the same count and rate", True),
+
+        def peer_configs(items: int) -> tuple[Path, Path]:
+            """Dolma's CLI config and the config its CLI hands the Rust core, for a filter of ``items``."""
+            config, core_config = work / f"peer-{items}.yaml", work / f"peer-core-{items}.json"
+            config.write_text(json.dumps({  # JSON is YAML
+                "documents": [pattern],
+                "dedupe": {"name": "peer", "paragraphs": {"attribute_name": "dup_paragraphs"}, "skip_empty": True},
+                "bloom_filter": {"file": str(peer_bloom), "read_only": False, "estimated_doc_count": items,
+                                 "desired_false_positive_rate": args.false_positive_rate},
+                "processes": args.processes}))
+            core_config.write_text(json.dumps({  # what `dolma dedupe` hands its Rust entry point (see --dryrun)
+                "documents": [pattern],
+                "dedupe": {"name": "peer", "document_dir": "documents", "file_partition": False, "min_length": 0,
+                           "min_words": 0, "num_partitions": 1, "partition_index": 0, "skip_empty": True,
+                           "paragraphs": {"attribute_name": "dup_paragraphs", "paragraph_separator": "\n",
+                                          "by_ngram": {"ngram_length": 0, "overlap_threshold": 1.0,
+                                                       "skip_short_paragraphs": False, "stride": 0}}},
+                "bloom_filter": {"file": str(peer_bloom), "read_only": False, "size_in_bytes": 0,
+                                 "estimated_doc_count": items,
+                                 "desired_false_positive_rate": args.false_positive_rate},
+                "compression": {"input": None, "output": None}, "is_s3_volume": False,
+                "work_dir": {"input": str(work / "wd-in"), "output": str(work / "wd-out")},
+                "processes": args.processes}))
+            return config, core_config
+
+        def ours_argv(items: int) -> list[Any]:
+            return [sys.executable, "-m", "dolma_tools.cli", "dedupe", "--documents", pattern, "--destination",
+                    ours_out, "--mode", "paragraph", "--processes", args.processes, "--expected-items", items,
+                    "--false-positive-rate", args.false_positive_rate, "--save-filter", ours_bloom, "--no-progress"]
+
+        config, core_config = peer_configs(args.expected_items)
+        core_setting = (f"its Rust deduper called directly (dolma.dolma.deduper_entrypoint, the config its CLI "
+                        f"builds), no CLI start-up; processes {args.processes}, skip_empty, whole paragraphs, filter "
+                        f"sized by Dolma from the same count and rate")
+        variants = [  # (variant, the peer's command, its setting in words, primary, filter items)
+            ("" if not args.quick else "quick", [PEER.python, "-c", RUST_CORE, core_config], core_setting, True,
+             args.expected_items),
             ("peer CLI" + (", quick" if args.quick else ""), [exe, "-c", config, "dedupe"],
              f"`dolma -c config.yaml dedupe` as users run it (its Python start-up included); processes "
-             f"{args.processes}, skip_empty, whole paragraphs, same filter figures", False),
+             f"{args.processes}, skip_empty, whole paragraphs, same filter figures", False, args.expected_items),
         ]
+        if args.large_filter_items:
+            variants.append((f"{args.large_filter_items / 1e6:g}M-item filter" + (", quick" if args.quick else ""),
+                             [PEER.python, "-c", RUST_CORE, peer_configs(args.large_filter_items)[1]],
+                             core_setting, False, args.large_filter_items))
         results = []
-        for variant, peer_argv, setting, primary in variants:
+        for variant, peer_argv, setting, primary, items in variants:
             cpu_ours, cpu_theirs = CpuMeter(), CpuMeter()
             sizes: dict[str, int] = {}
 
@@ -238,11 +261,11 @@ def main() -> list[harness.Result]:
             theirs = harness.Command("dolma dedupe" if "CLI" in variant else "dolma (Rust core)", peer_argv,
                                      collect=cpu_theirs.collect(collect(peer_out, peer_bloom, "theirs")),
                                      before=cpu_theirs.before(peer_out, peer_bloom), cwd=work)
-            ours = harness.Command("dolma-tools dedupe", ours_argv,
+            ours = harness.Command("dolma-tools dedupe", ours_argv(items),
                                    collect=cpu_ours.collect(collect(ours_out, ours_bloom, "ours")),
                                    before=cpu_ours.before(ours_out, ours_bloom), cwd=work)
             extra: dict[str, Any] = {"sources": sources, "documents": n_docs, "files": n_files,
-                                     "processes": args.processes, "expected_items": args.expected_items,
+                                     "processes": args.processes, "expected_items": items,
                                      "false_positive_rate": args.false_positive_rate,
                                      "cpu_s_ours": cpu_ours.rounds, "cpu_s_theirs": cpu_theirs.rounds}
             check = make_check(cpu_ours, cpu_theirs, sizes, extra, args.rounds, args.processes, args.strict)
@@ -250,11 +273,12 @@ def main() -> list[harness.Result]:
                 "dolma_dedupe", ours, theirs, peer=PEER.label, unit="documents/s", rounds=args.rounds,
                 variant=variant, primary=primary, check=check, goal=1.0, peer_setting=setting,
                 work=f"paragraph dedup of {n_docs:,} documents ({n_files} files: {', '.join(sources)}) with "
-                     f"{args.processes} processes, Bloom filter for {args.expected_items:,} items at "
+                     f"{args.processes} processes, Bloom filter for {items:,} items at "
                      f"p={args.false_positive_rate:g}, filter saved; one command per round, start-up included",
                 limits="runs of a few seconds: ours pays Python start-up and imports in 2 processes and "
                        "hashes in Python/NumPy, the peer's Rust core starts in ~0.1 s; our peak RSS is two "
-                       "interpreters (the filter's owner also hashes) against one Rust process",
+                       "interpreters (the filter's owner with NumPy, ~40 MiB before any work, and a hashing "
+                       "worker without it, ~15 MiB) against one Rust process in a bare interpreter",
                 extra=extra)
             result.cpu_ratio = extra.get("cpu_time_ratio")
             harness.log(f"   CPU time of the process trees (timed rounds): ratio {result.cpu_ratio:.3f} (peer / "
