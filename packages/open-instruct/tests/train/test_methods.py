@@ -30,3 +30,16 @@ def test_unknown_kind_is_refused_naming_the_methods() -> None:
     cfg = SFTConfig(kind="ppo")
     with pytest.raises(ValueError, match="kind='ppo'.*sft, dpo, grpo"):
         run(cfg)
+
+
+def test_grpo_preset_and_command(tmp_path, capsys) -> None:
+    from open_instruct.cli import main
+    from open_instruct.train.grpo import GRPOConfig
+
+    cfg = compose_config("tiny_grpo", ["tasks=t.jsonl", "loss_type=dr_grpo", "rollout.group_size=2"])
+    assert type(cfg) is GRPOConfig and (cfg.kind, cfg.tasks, cfg.loss_type, cfg.rollout.group_size) == (
+        "grpo", "t.jsonl", "dr_grpo", 2)
+    assert main(["grpo", "--print-config", "beta=0"]) == 0  # tiny_grpo is the command's default preset
+    assert "kind: grpo" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="tiny_sft is a sft preset; use `open-instruct sft`"):
+        main(["grpo", "--preset", "tiny_sft", "--print-config"])

@@ -17,7 +17,8 @@ EPILOG = """examples:
 
 
 #: Kept literal so --help needs no torch import; tests/test_cli.py checks it against RUN_PRESETS.
-PRESET_NAMES = ("tiny_sft", "tiny_dpo", "tulu2_sft_olmo_7b", "tulu2_dpo_olmo_7b", "tulu3_dpo_norm_olmo_7b")
+PRESET_NAMES = ("tiny_sft", "tiny_dpo", "tiny_grpo", "tulu2_sft_olmo_7b", "tulu2_dpo_olmo_7b",
+                "tulu3_dpo_norm_olmo_7b")
 
 
 def add_arguments(parser: argparse.ArgumentParser, default_preset: str = "tiny_sft") -> None:

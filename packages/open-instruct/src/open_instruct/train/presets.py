@@ -8,6 +8,8 @@
 * ``tulu3_dpo_norm_olmo_7b``: Tulu 3's length-normalised DPO: ``dpo_norm``, beta 5, lr 5e-7,
   1 epoch, warmup 10%, batch 128 pairs, 2048 tokens.
 * ``tiny_sft`` / ``tiny_dpo``: the same shapes at CPU size on ``../shared/data/instruct``.
+* ``tiny_grpo``: open-instruct's ``grpo_fast`` recipe (``GRPOConfig``'s defaults) at CPU size, on a task
+  JSONL given as ``tasks=``.
 
 Each preset is its method's config (``SFTConfig``, ``DPOConfig``, ``GRPOConfig``) and sets only what
 differs from its defaults (Tulu 2's SFT recipe:
@@ -32,6 +34,7 @@ from open_instruct.train.config import (
     PreferenceConfig,
 )
 from open_instruct.train.dpo import DPOConfig
+from open_instruct.train.grpo import GRPOConfig
 from open_instruct.train.run import METHODS
 from open_instruct.train.sft import SFTConfig
 
@@ -102,6 +105,16 @@ def tiny_dpo() -> DPOConfig:
                             data=InstructDataConfig(sources=[TINY_DPO_PAIRS], max_length=256, holdout=2000),
                             batch=BatchConfig(global_batch_size=32, micro_batch_size=32, epochs=2))
     return _with(cfg, **{"optim.lr": 2e-3, "trainer.run_dir": "runs/tiny_dpo", "trainer.checkpoint.every": 100})
+
+
+@register_preset("tiny_grpo")
+def tiny_grpo() -> GRPOConfig:
+    # grpo_fast's recipe (GRPOConfig's defaults: k3 KL at beta 0.05, clip 0.2, dapo token-level loss,
+    # temperature 0.7) at CPU size: 8 prompts x 4 samples a step, 16 new tokens, 256-token sequences.
+    cfg = GRPOConfig(data=InstructDataConfig(sources=[], max_length=256),
+                     batch=BatchConfig(global_batch_size=8, micro_batch_size=8, epochs=1))
+    return _with(cfg, **{"rollout.max_new_tokens": 16, "optim.lr": 1e-4, "trainer.run_dir": "runs/tiny_grpo",
+                         "trainer.checkpoint.every": 50})
 
 
 def compose_config(preset: str, overrides: list[str] | None = None) -> Any:
