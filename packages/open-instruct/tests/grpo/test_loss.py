@@ -7,23 +7,17 @@ import json
 import math
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from trl_peer import PEER as TRL
+from trl_peer import harness
 
 from open_instruct.grpo.loss import group_advantages, grpo_loss, loss_count
 
-REPO = Path(__file__).resolve().parents[4]
-sys.path.insert(0, str(REPO / "tools" / "bench"))
-import harness  # noqa: E402
-
-#: the same pinned environment as tools/bench/dpo_step.py's TRL side
-TRL = harness.PeerEnv(("trl==1.16.0", "transformers==5.24.0", harness.workspace_pin("torch"), "accelerate==1.16.0",
-                       "datasets==5.2.0", harness.workspace_pin("tokenizers")))
 PEER_SCRIPT = Path(__file__).with_name("trl_grpo_peer.py")
 
 

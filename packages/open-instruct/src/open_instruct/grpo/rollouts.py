@@ -30,7 +30,7 @@ from torch import nn
 from olmo_core.distributed.parallelize import unwrap
 from olmo_core.fileio import write_atomic
 from olmo_core.generate import generate
-from open_instruct.data.template import get_template
+from open_instruct.data.template import encode_prompt as template_prompt
 from open_instruct.grpo.loss import group_advantages
 from open_instruct.interfaces import DataFormatError, parse_messages
 from open_instruct.tokenizer import ChatTokenizer
@@ -88,9 +88,8 @@ def prompt_turns(example: dict, where: str | None = None) -> list[dict]:
 
 
 def encode_prompt(tokenizer: ChatTokenizer, example: dict, template: str = "tulu") -> list[int]:
-    messages = parse_messages(prompt_turns(example))
-    enc = get_template(template).encode(messages, tokenizer, add_generation_prompt=True, train_from=None)
-    return enc.input_ids.tolist()
+    """A task example's generation prompt (``open_instruct.data.template.encode_prompt``)."""
+    return template_prompt(tokenizer, parse_messages(example["messages"]), template)
 
 
 def sampling_seed(seed: int, step: int, rank: int, call: int) -> int:
