@@ -120,3 +120,13 @@ def test_bad_task_file_names_line_and_field(tmp_path) -> None:
         path.write_text(json.dumps(rec) + "\n" + text if where != "t1.jsonl:1" else text)
         with pytest.raises(DataFormatError, match=where.replace("[", r"\[").replace("]", r"\]")):
             load_task_prompts(path)
+
+
+def test_default_reward_is_the_verifiers_score() -> None:
+    from open_instruct.grpo.rollouts import verified_reward
+    from open_instruct.tasks import generate_examples
+
+    for family in ("arithmetic", "sorting", "formatting"):
+        for ex in generate_examples(family, "train", 3, seed=1):
+            assert verified_reward(ex, ex["answer"]) == 1.0, (family, ex["answer"])
+            assert verified_reward(ex, "") < 1.0

@@ -33,6 +33,7 @@ from olmo_core.generate import generate
 from open_instruct.data.template import encode_prompt as template_prompt
 from open_instruct.grpo.loss import group_advantages
 from open_instruct.interfaces import DataFormatError, parse_messages
+from open_instruct.tasks import check_response
 from open_instruct.tokenizer import ChatTokenizer
 
 RewardFn = Callable[[dict, str], float]
@@ -41,13 +42,6 @@ RewardFn = Callable[[dict, str], float]
 def verified_reward(example: dict, response: str) -> float:
     """The verifier's score of ``response`` (1/0 for binary checks, the fraction of constraints met
     for multi-constraint ones)."""
-    try:
-        from open_instruct.tasks import check_response
-    except ImportError:  # the task suite is not there yet: the same call through the verifier registry
-        from open_instruct.verifiers import verify
-
-        spec = example["verifier"]
-        return float(verify(spec["name"], response, **spec.get("args", {})).score)
     return float(check_response(example, response).score)
 
 
