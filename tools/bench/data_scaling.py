@@ -24,13 +24,18 @@ descendant, so a worker that lived between two polls still counts); and the peak
 RSS (polled). The bound check compares, per stage, the peak per worker at the largest scale with the
 smallest scale's, each less the stage's filter (dedupe only): within 1.25x or not.
 
-Writes ``docs/scaling.jsonl`` (one record per stage and scale; records of other scales from earlier
-runs are kept, so 16x can be added later), the ``<!-- scaling -->`` section of ``docs/benchmarks.md``
-and ``docs/scaling.png``.
+Peers (``--peers``, ``data_scaling_peers.py``): Dolma 1.2.1 for tag, Bloom dedup and tokens, datatrove
+0.10.1 for MinHash and filtering, each run on the same corpus after ours and measured the same way; their
+records carry ``side`` (the peer) and sit in a second table and as dashed lines in the plot.
+
+Writes ``docs/scaling.jsonl`` (one record per stage, scale and side, saved as each stage ends; records of
+other scales from earlier runs are kept, so 16x can be added later), the ``<!-- scaling -->`` section of
+``docs/benchmarks.md`` and ``docs/scaling.png``.
 
     uv run --frozen python tools/bench/data_scaling.py --quick              # 0.25x and 1x
     uv run --frozen python tools/bench/data_scaling.py --scales 4           # add 4x to the records
     uv run --frozen python tools/bench/data_scaling.py                      # 1x, 4x, 16x
+    uv run --frozen python tools/bench/data_scaling.py --scales 0.25,1 --stages '' --peers all  # peers only
     uv run --frozen python tools/bench/data_scaling.py --render             # table and plot from the records
 """
 
@@ -54,6 +59,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
+from data_scaling_peers import PEER_STAGES, PeerStage  # noqa: E402
 
 DOCS = harness.REPO / "docs"
 CACHE = Path(os.environ.get("OLMO_BENCH_DATA", Path.home() / ".cache" / "olmo-stack" / "bench-data"))
@@ -273,12 +279,12 @@ def _tokens(c: Ctx) -> list[str]:
 
 def with_ratios(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each record with ``peak_ratio``: its peak per worker over the same stage's peak at 1x (or, without a
-    1x record, at its smallest scale)."""
+    1x record, at its smallest scale), each less the stage's filter (the bound leaves it aside)."""
     out = []
     for r in records:
         same = {x["scale"]: x for x in records if x["stage"] == r["stage"]}
         base = same.get(1.0) or same[min(same)]
-        out.append({**r, "peak_ratio": r["peak_worker_mib"] / base["peak_worker_mib"]})
+        out.append({**r, "peak_ratio": _bounded_mib(r) / _bounded_mib(base)})
     return out
 
 
@@ -299,33 +305,22 @@ def bound_check(records: list[dict[str, Any]], bound: float = BOUND) -> dict[str
     return out
 
 
-# Why a stage's peak grows where it does (measured 2026-12-05, shown under the table while the stage is
-# over the bound): what the code holds, so a reader knows what to change.
-GROWTH = {
-    "dedupe": "the filter's owner holds about three files' hashes at once (its own file, the pool worker's "
-              "result while it is unpickled, the sort for repeats within a file: 48 bytes a paragraph, "
-              "~490k paragraphs a synth shard), so its peak follows the size of a file, not the number "
-              "of files; 0.25x has one full shard and a small one, so less is ever in flight than from 1x "
-              "on (4x over 1x, the filter aside: 1.20). Left: hash and mark a file in document chunks.",
-    "tokens": "the packer memory-maps every finished unit's token file and slices shards out of them; the "
-              "pages it touched stay in its RSS (clean, file-backed, reclaimable by the kernel) until the "
-              "maps close at the end, so its RSS grows with the corpus's token bytes, while the largest "
-              "anonymous RSS of any of its processes stays flat (127, 144 and 147 MiB at 0.25x, 1x and "
-              "4x: 1.16x, within the bound; `peak_worker_anon_mib` in the records). Left: read each "
-              "slice with a file read, or drop the pages of a finished unit (madvise), in "
-              "dolma_tools/tokens.",
-}
+# Why a stage's peak grows where it does, shown under the table while the stage is over the bound: what
+# the code holds, so a reader knows what to change. None is over today (Bloom dedup's whole-file hashes and
+# the token packer's mapped pages, the two that were, are gone: see git log).
+GROWTH: dict[str, str] = {}
 
 
 def markdown(records: list[dict[str, Any]], notes: dict[str, str] | None = None) -> str:
+    peer_records = [r for r in records if side(r) != OURS]
     records = ours(records)
     recs = with_ratios(records)
     scales = sorted({r["scale"] for r in recs})
     stages = list(dict.fromkeys(r["stage"] for r in recs))
     cell = {(r["stage"], r["scale"]): r for r in recs}
-    head = "| stage | " + " | ".join(f"{s:g}x: docs/s, peak RSS/worker (ratio to 1x)" for s in scales) + \
-        " | bound (largest / smallest) |"
-    rows = [head, "|" + " --- |" * (len(scales) + 2)]
+    head = "| stage | " + " | ".join(f"{s:g}x: docs/s, peak RSS/worker (ratio to 1x, filter aside)" for s in scales) + \
+        " | bound (largest / smallest) | time per document, largest / 1x |"
+    rows = [head, "|" + " --- |" * (len(scales) + 3)]
     checks = bound_check(records)
     for name in stages:
         cells = []
@@ -336,6 +331,9 @@ def markdown(records: list[dict[str, Any]], notes: dict[str, str] | None = None)
                                               f"({r['peak_ratio']:.2f}{filt})")
         c = checks[name]
         cells.append(f"{c['ratio']:.2f} {'✓' if c['within'] else '✗'} ({c['largest']:g}x / {c['smallest']:g}x)")
+        one, big = cell.get((name, 1.0)), cell.get((name, c["largest"]))
+        cells.append(f"{one['docs_per_s'] / big['docs_per_s']:.2f} (load {one['load_1m']:.0f} / {big['load_1m']:.0f})"
+                     if one and big and big is not one and "load_1m" in one and "load_1m" in big else "")
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     docs = ", ".join(f"{s:g}x {next(r['documents'] for r in recs if r['scale'] == s):,}" for s in scales)
     stamp = max(r["measured"] for r in recs)
@@ -352,7 +350,9 @@ def markdown(records: list[dict[str, Any]], notes: dict[str, str] | None = None)
         "smallest's, the filter's own size aside (the Bloom filter is sized for each corpus, "
         f"{BLOOM_ITEMS_PER_SCALE:,} paragraphs per 1x at p = 1e-6, and counted in its peak); tokens writes "
         f"the demo's {DEMO_MAX_TOKENS_PER_FILE:,} tokens per shard. The 2-core machine is shared: docs/s is "
-        "noisy, memory much less so.",
+        "noisy, memory much less so. Time per document at the largest scale over 1x is 1.00 for a stage "
+        "whose time grows linearly; the load averages beside it (2 cores) say how much of a difference the "
+        "machine made.",
         "",
         *rows,
     ]
@@ -360,8 +360,50 @@ def markdown(records: list[dict[str, Any]], notes: dict[str, str] | None = None)
     for name in stages:
         if not checks[name]["within"] and name in notes:
             text.append(f"\n- `{name}` grows: {notes[name]}")
+    if peer_records:
+        text += ["", *peer_table(records, peer_records)]
     text.append("<!-- /scaling -->")
     return "\n".join(text) + "\n"
+
+
+def counterpart(records: list[dict[str, Any]], peer: dict[str, Any]) -> dict[str, float] | None:
+    """Our figures for what ``peer`` did at its scale: its ``ours`` stages' records, times added and the
+    larger peak per worker (None if one of them was not measured at that scale)."""
+    mine = [next((r for r in records if r["stage"] == name and r["scale"] == peer["scale"]), None)
+            for name in peer.get("ours") or [peer["stage"]]]
+    if not mine or any(r is None for r in mine):
+        return None
+    seconds = sum(r.get("seconds") or r["documents"] / r["docs_per_s"] for r in mine)  # type: ignore[union-attr]
+    return {"seconds": seconds, "docs_per_s": peer["documents"] / seconds,
+            "peak_worker_mib": max(r["peak_worker_mib"] for r in mine)}  # type: ignore[index]
+
+
+def peer_table(records: list[dict[str, Any]], peers: list[dict[str, Any]]) -> list[str]:
+    """The peers' rows: per stage and scale, their docs/s and peak RSS per worker beside ours."""
+    rows = ["### The same stages run by the peers",
+            "",
+            "Each peer in its pinned environment (the head-to-head benchmarks' own), on the same synth corpus, "
+            "measured the same way (`tools/bench/data_scaling_peers.py` says what each runs). Ratios are ours "
+            "over the peer's: docs/s above 1 and memory below 1 favour us. Ours for `filter` is our `tag` "
+            "then `mix` (times added, the larger peak); datatrove's rules differ from ours (see "
+            "`vs_datatrove.py`), Dolma's taggers, deduper and tokenizer are the same work. Peers and ours ran "
+            "at different moments on a shared 2-core machine (each record keeps its load average): docs/s "
+            "ratios are rough, memory ratios are not.",
+            "",
+            "| stage | peer | scale | ours: docs/s, peak RSS/worker | peer: docs/s, peak RSS/worker | docs/s ratio "
+            "| memory ratio |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for p in sorted(peers, key=lambda r: (list(PEER_STAGES).index(r["stage"]) if r["stage"] in PEER_STAGES else 99,
+                                          r["scale"])):
+        o = counterpart(records, p)
+        theirs = f"{p['docs_per_s']:,.0f}, {p['peak_worker_mib']:.0f} MiB"
+        if o is None:
+            rows.append(f"| {p['stage']} | {side(p)} | {p['scale']:g}x | not measured | {theirs} | | |")
+            continue
+        rows.append(f"| {p['stage']} | {side(p)} | {p['scale']:g}x | {o['docs_per_s']:,.0f}, "
+                    f"{o['peak_worker_mib']:.0f} MiB | {theirs} | {o['docs_per_s'] / p['docs_per_s']:.2f} | "
+                    f"{o['peak_worker_mib'] / p['peak_worker_mib']:.2f} |")
+    return rows
 
 
 def write_section(md: Path, section: str) -> None:
@@ -379,13 +421,21 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = ours(records)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name in dict.fromkeys(r["stage"] for r in records):
-        rs = sorted((r for r in records if r["stage"] == name), key=lambda r: r["scale"])
-        xs = [r["scale"] for r in rs]
-        a1.plot(xs, [r["peak_worker_mib"] for r in rs], marker="o", label=name)
-        a2.plot(xs, [r["docs_per_s"] for r in rs], marker="o", label=name)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6))
+    colors: dict[str, Any] = {}
+    for who in dict.fromkeys(sorted((side(r) for r in records), key=lambda w: w != OURS)):
+        mine = [r for r in records if side(r) == who]
+        for name in dict.fromkeys(r["stage"] for r in mine):
+            rs = sorted((r for r in mine if r["stage"] == name), key=lambda r: r["scale"])
+            xs = [r["scale"] for r in rs]
+            style = {"marker": "o"} if who == OURS else {"marker": "x", "linestyle": "--"}
+            if name in colors:
+                style["color"] = colors[name]
+            label = name if who == OURS else f"{name} ({who})"
+            (line,) = a1.plot(xs, [r["peak_worker_mib"] for r in rs], label=label, **style)
+            colors.setdefault(name, line.get_color())
+            a2.plot(xs, [r["docs_per_s"] for r in rs], label=label, color=line.get_color(),
+                    **{k: v for k, v in style.items() if k != "color"})
     scales = sorted({r["scale"] for r in records})
     for ax, label in ((a1, "peak RSS per worker (MiB)"), (a2, "documents/s")):
         ax.set_xscale("log", base=2)
@@ -394,8 +444,8 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
         ax.set_xlabel("corpus scale (x the shared sample)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    a1.legend(fontsize=8)
-    fig.suptitle("Data stages against corpus size (tools/bench/data_scaling.py)")
+    a1.legend(fontsize=7, ncol=2)
+    fig.suptitle("Data stages against corpus size, ours (solid) and the peers (dashed); tools/bench/data_scaling.py")
     fig.tight_layout()
     tmp = path.with_name(path.name + ".tmp.png")
     fig.savefig(tmp, dpi=110)
@@ -434,6 +484,28 @@ def save_records(out: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return allrecs
 
 
+def run_peer(ps: PeerStage, ctx: Ctx, scale: float, n_docs: int, args: argparse.Namespace, env: dict[str, str],
+             stamp: str) -> dict[str, Any]:
+    """One peer stage on this scale's corpus, measured as ours are; its record is saved at once."""
+    run = ps.build(ctx)
+    log = ctx.work / f"peer-{ps.name}.log"
+    m = measure(run.argv, log=log, env={**env, **run.env}, cwd=ctx.work, timeout=args.timeout)
+    if m.rc != 0:
+        harness.log(log.read_text()[-3000:])
+        raise SystemExit(f"peer stage {ps.name} ({ps.label}) at {scale:g}x failed (exit {m.rc}); log above")
+    rec = {"stage": ps.name, "side": ps.label, "ours": list(ps.ours), "scale": scale, "seed": args.seed,
+           "documents": n_docs, "processes": args.processes, "seconds": round(m.seconds, 3),
+           "docs_per_s": n_docs / m.seconds, "peak_worker_mib": m.peak_worker_bytes / 2**20,
+           "peak_tree_mib": m.peak_tree_bytes / 2**20, "processes_seen": m.processes_seen,
+           "peak_worker_anon_mib": m.peak_worker_anon_bytes / 2**20, "setting": run.setting, "measured": stamp,
+           "cpu_count": os.cpu_count(), "load_1m": os.getloadavg()[0]}
+    save_records(args.out, [rec])
+    harness.log(f"{scale:g}x {ps.name:>13} [{ps.label}]: {n_docs:,} docs in {m.seconds:.1f} s = "
+                f"{rec['docs_per_s']:,.0f} docs/s; peak RSS per worker {rec['peak_worker_mib']:.0f} MiB "
+                f"(tree {rec['peak_tree_mib']:.0f} MiB, {m.processes_seen} processes)")
+    return rec
+
+
 # --------------------------------------------------------------------------------------------------
 
 
@@ -442,6 +514,9 @@ def main() -> int:
     ap.add_argument("--scales", default="1,4,16", help="comma-separated corpus scales (default 1,4,16)")
     ap.add_argument("--quick", action="store_true", help="scales 0.25,1")
     ap.add_argument("--stages", default=",".join(STAGES), help=f"subset of {','.join(STAGES)}")
+    ap.add_argument("--peers", default="",
+                    help=f"also run these peer stages after ours at each scale ('all' or a subset of "
+                         f"{','.join(PEER_STAGES)}; see data_scaling_peers.py); --stages '' runs only them")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--bloom-items-per-scale", type=int, default=BLOOM_ITEMS_PER_SCALE,
@@ -462,9 +537,11 @@ def main() -> int:
         return 0
     scales = [0.25, 1.0] if args.quick else [float(s) for s in args.scales.split(",") if s]
     stages = [s for s in args.stages.split(",") if s]
-    unknown = sorted(set(stages) - set(STAGES))
+    peers = list(PEER_STAGES) if args.peers == "all" else [s for s in args.peers.split(",") if s]
+    unknown = sorted(set(stages) - set(STAGES)) + sorted(f"peer {p}" for p in set(peers) - set(PEER_STAGES))
     if unknown or not scales:
-        ap.error(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(STAGES)}" if unknown else "no scales")
+        ap.error(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(STAGES)}; peers: "
+                 f"{', '.join(PEER_STAGES)}" if unknown else "no scales")
     if "mix" in stages and "tag" not in stages:
         ap.error("mix reads the tag stage's attributes: run tag too")
     env = {**os.environ, **harness.OFFLINE_ENV}
@@ -499,6 +576,8 @@ def main() -> int:
                             f"{rec['docs_per_s']:,.0f} docs/s; peak RSS per worker {rec['peak_worker_mib']:.0f} MiB "
                             f"(anonymous {rec['peak_worker_anon_mib']:.0f} MiB; tree {rec['peak_tree_mib']:.0f} MiB, "
                             f"{m.processes_seen} processes)")
+            for name in peers:
+                records.append(run_peer(PEER_STAGES[name], ctx, scale, n_docs, args, env, stamp))
             if not args.keep:
                 shutil.rmtree(ctx.work, ignore_errors=True)
     finally:
