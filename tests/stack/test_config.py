@@ -30,9 +30,14 @@ def test_presets_resolve_to_the_demo_values() -> None:
         assert (p.trainer.checkpoint.every, p.trainer.checkpoint.keep_last, p.trainer.checkpoint.permanent_every) == (
             every, 2, permanent)
         assert p.trainer.callbacks["hub_revisions"] == {"every": every}
-    assert (demo.adapt.sft_examples, demo.adapt.dpo_pairs, demo.adapt.dpo.data.holdout) == (4000, 10000, 2000)
-    assert (smoke.adapt.sft.data.max_length, smoke.adapt.dpo.data.max_length, smoke.adapt.dpo.data.holdout) == (
-        128, 128, 40)
+    # adaptation on the procedural task suite: its size, and the smoke preset's few steps
+    assert (demo.adapt.tasks.train_per_family, demo.adapt.tasks.heldout_per_family, demo.adapt.tasks.families) == (
+        600, 100, None)
+    assert (smoke.adapt.tasks.train_per_family, smoke.adapt.tasks.heldout_per_family) == (40, 10)
+    assert (smoke.adapt.onpolicy.prompts, smoke.adapt.onpolicy.gold_when_all_fail, smoke.adapt.grpo.limit) == (
+        48, True, 12)
+    for cfg in (demo, smoke):
+        assert (cfg.adapt.sft.data.max_length, cfg.adapt.dpo.data.max_length, cfg.adapt.dpo.data.holdout) == (128, 128, 0)
     assert (smoke.pretrain.eval_every, smoke.pretrain.inloop_tasks, smoke.pretrain.inloop_limit) == (20, "arc_easy", 10)
 
 
@@ -46,8 +51,15 @@ def test_one_default_per_knob() -> None:
     assert _plain(demo.pretrain.optim) == _plain(dataclasses.replace(
         tiny.optim, scheduler=dataclasses.replace(tiny.optim.scheduler, warmup_steps=12)))
     assert demo.pretrain.model == tiny.model and demo.pretrain.loss == tiny.loss
-    assert _plain(demo.adapt.sft) == _plain(RUN_PRESETS["tiny_sft"]())
-    assert _plain(demo.adapt.dpo) == _plain(RUN_PRESETS["tiny_dpo"]())
+    # open-instruct's tiny presets, changed only where the task suite needs it: no instruct-set exclusions, no
+    # preference hold-out (every stage is judged on the held-out tasks), short sequences
+    sft, dpo, grpo = RUN_PRESETS["tiny_sft"](), RUN_PRESETS["tiny_dpo"](), RUN_PRESETS["tiny_grpo"]()
+    sft.data.exclude, sft.data.max_length = [], 128
+    dpo.data.holdout, dpo.data.max_length = 0, 128
+    grpo.data.max_length = 128
+    assert _plain(demo.adapt.sft) == _plain(sft)
+    assert _plain(demo.adapt.dpo) == _plain(dpo)
+    assert _plain(demo.adapt.grpo) == _plain(grpo)
 
 
 def test_overrides_reach_the_nested_package_configs(tmp_path: Path) -> None:
@@ -72,7 +84,7 @@ def test_moe_swaps_the_base_model_and_overrides_apply_on_top() -> None:
 def test_print_config_and_bad_override_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "smoke", "pretrain.optim.lr=0.002", "--print-config"]) == 0
     out = capsys.readouterr().out
-    assert "lr: 0.002" in out and "warmup_steps: 12" in out and "sft_examples: 200" in out
+    assert "lr: 0.002" in out and "warmup_steps: 12" in out and "train_per_family: 40" in out
     assert main(["run", "smoke", "pretrain.optim.no_such_knob=1", "--print-config"]) == 2
     assert "no_such_knob" in capsys.readouterr().err
 

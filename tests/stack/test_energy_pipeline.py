@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-STAGES = ("filter", "decontaminate", "tokens", "pretrain", "eval_base", "sft", "dpo", "eval_adapted", "export")
-LINEAGE = ("dpo", "sft", "pretrain", "tokens", "decontaminate", "filter")
+STAGES = ("filter", "decontaminate", "tokens", "pretrain", "eval_base", "tasks", "sft", "onpolicy", "dpo", "grpo",
+          "eval_verified", "eval_adapted", "export")
+LINEAGE = ("grpo", "dpo", "onpolicy", "sft", "tasks", "pretrain", "tokens", "decontaminate", "filter")
 
 
 def _manifest(run: Path, stage: str) -> dict:

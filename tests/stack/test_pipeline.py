@@ -29,18 +29,28 @@ def uninterrupted(smoke_demo: tuple[Path, float]) -> Path:
 
 def test_smoke_run_end_to_end(uninterrupted: Path) -> None:
     run = uninterrupted
-    for stage in ("filter", "decontaminate", "tokens", "pretrain", "eval_base", "sft", "dpo", "eval_adapted", "export"):
+    for stage in ("filter", "decontaminate", "tokens", "pretrain", "eval_base", "tasks", "sft", "onpolicy", "dpo", "grpo",
+                  "eval_verified", "eval_adapted", "export"):
         assert (run / stage / "manifest.json").is_file(), f"stage {stage} has no manifest"
     dropped = _manifest(run, "decontaminate")["metrics"]["dropped"]
     assert sorted(d["id"] for d in dropped) == ["planted-0", "planted-1", "planted-2"], dropped
     hist = _manifest(run, "pretrain")["metrics"]["inloop_history"]
     ppl = [h["inloop/ppl/overall/micro_ppl"] for h in hist]
     assert hist[0]["step"] == 0 and ppl[-1] < 0.5 * ppl[0], f"held-out perplexity did not fall enough: {ppl}"
-    dpo = _manifest(run, "dpo")["metrics"]
-    assert "heldout_before" in dpo and "heldout_after" in dpo
+    # the adaptation path: pairs from the SFT model's samples, DPO on them, GRPO from DPO, all judged on the
+    # same held-out tasks (the gain itself: tests/stack/test_adaptation_gain.py)
+    pairs = _manifest(run, "onpolicy")["metrics"]
+    assert pairs["pairs"] > 0 and pairs["samples"] == pairs["prompts"] * 4
+    assert _manifest(run, "dpo")["metrics"]["units"] == pairs["pairs"]
+    assert _manifest(run, "grpo")["metrics"]["steps"] == 3
+    verified = _manifest(run, "eval_verified")["metrics"]
+    assert set(verified["accuracy"]) == {"pretrained", "sft", "dpo", "grpo"} and verified["examples"] == 60
+    assert set(verified["paired"]) == {"pretrained->sft", "sft->dpo", "dpo->grpo", "sft->grpo"}
+    assert _manifest(run, "export")["metrics"]["checkpoint"] == _manifest(run, "grpo")["metrics"]["checkpoint"]
     assert (run / "export" / "hf" / "config.json").is_file()
     report = (run / "report" / "index.html").read_text()
-    for section in ("Data funnel", "Pretraining", "Evaluation", "SFT", "DPO", "Export and lineage"):
+    for section in ("Data funnel", "Pretraining", "Evaluation", "SFT", "On-policy preferences", "DPO", "GRPO",
+                    "Adaptation on verifiable tasks", "Export and lineage"):
         assert section in report
     lineage = subprocess.run([sys.executable, "-m", "olmo_stack.cli", "lineage", str(run / "export" / "hf")],
                              env=ENV, capture_output=True, text=True, check=True).stdout

@@ -54,13 +54,25 @@ def _stages(until_sft: bool = False) -> list[Stage]:
     if until_sft:
         return stages
     return stages + [
-        _fake("dpo", {"metrics": "curves"}, {"steps": 3, "heldout": 2000, "heldout_before": {"accuracy": 0.481},
-                                             "heldout_after": {"accuracy": 0.492},
-                                             "heldout_paired": {"gained": 30, "lost": 20, "p_value": 0.3}},
-              after=("sft",)),
-        _fake("eval_adapted", {}, {"dpo": {"checkpoint": "d", **EVAL}}, after=("dpo",)),
+        _fake("onpolicy", {}, {"pairs": 120, "prompts": 200, "sample_accuracy": 0.41, "mixed": 120, "all_correct": 50,
+                               "all_failed": 30, "settings": {"samples_per_prompt": 4, "temperature": 1.0},
+                               "families": {"sorting": {"prompts": 200, "samples": 800, "sample_accuracy": 0.41,
+                                                        "pairs": 120, "mixed": 120, "all_correct": 50,
+                                                        "all_failed": 30}}}, after=("sft",)),
+        _fake("dpo", {"metrics": "curves"}, {"steps": 3, "final_loss": 0.6}, after=("onpolicy",)),
+        _fake("grpo", {"metrics": "curves"}, {"steps": 5, "final_loss": 0.01, "final_reward": 0.62}, after=("dpo",)),
+        _fake("eval_verified", {}, {"examples": 100, "accuracy": {"sft": 0.40, "dpo": 0.47, "grpo": 0.55},
+                                    "families": {"sorting": {"sft": 0.40, "dpo": 0.47, "grpo": 0.55}},
+                                    "paired": {k: {"delta": d, "gained": g, "lost": 1, "p_value": p,
+                                                   "families": {"sorting": {"delta": d, "gained": g, "lost": 1,
+                                                                            "p_value": p}}}
+                                               for k, d, g, p in (("sft->dpo", 0.07, 8, 0.0039),
+                                                                  ("dpo->grpo", 0.08, 9, 0.0021),
+                                                                  ("sft->grpo", 0.15, 16, 5.2e-5))}},
+              after=("grpo",)),
+        _fake("eval_adapted", {}, {"grpo": {"checkpoint": "d", **EVAL}}, after=("grpo",)),
         _fake("export", {"hf_model": "folder"}, {"hf_class": "OlmoForCausalLM", "parameters": 6_400_000},
-              after=("dpo",)),
+              after=("grpo",)),
     ]
 
 
@@ -73,17 +85,20 @@ def _run(run_dir: Path, stages: list[Stage]) -> tuple[str, str]:
 
 
 def test_stages_contribute_their_sections_and_summary_rows(tmp_path: Path) -> None:
-    assert {"filter", "decontaminate", "tokens", "pretrain", "routing", "sft", "dpo", "export"} <= \
-        {s for stages in SECTIONS for s in stages}
-    assert {"tokens", "pretrain", "eval_base", "dpo", "export"} <= set(SUMMARY_LINES)
+    assert {"filter", "decontaminate", "tokens", "pretrain", "routing", "tasks", "sft", "onpolicy", "dpo", "grpo",
+            "eval_verified", "export"} <= {s for stages in SECTIONS for s in stages}
+    assert {"tokens", "pretrain", "eval_base", "onpolicy", "grpo", "eval_verified", "export"} <= set(SUMMARY_LINES)
     page, summary = _run(tmp_path / "run", _stages())
     titles = re.findall(r'<h2 id="s\d+">([^<]*)</h2>', page)
     # Evaluation reads eval_base and eval_adapted: it sits where eval_base ran, before SFT
-    assert titles == ["Stages", "Token counts", "Pretraining", "Evaluation", "SFT", "DPO", "Export and lineage"]
-    assert "McNemar p" in page and "OlmoForCausalLM" in page and "fingerprint" in page
+    assert titles == ["Stages", "Token counts", "Pretraining", "Evaluation", "SFT", "On-policy preferences", "DPO",
+                      "GRPO", "Adaptation on verifiable tasks", "Export and lineage"]
+    assert "McNemar p" in page and "verified_accuracy.png" in page and "OlmoForCausalLM" in page and "fingerprint" in page
     assert "12,345 training tokens" in summary
     assert "held-out ppl 50000 (step 0) -> 812.3 (step 5)" in summary and "held-out ppl 700.5" in summary
-    assert "held-out preference accuracy SFT 0.481 -> DPO 0.492 (2000 pairs, McNemar p = 0.3)" in summary
+    assert "120 pairs from 200 prompts (SFT samples verified 0.41)" in summary
+    assert ("held-out verified accuracy SFT 0.400 -> DPO 0.470 -> GRPO 0.550 (100 tasks; McNemar sft->dpo p=0.0039, "
+            "dpo->grpo p=0.0021)") in summary
     assert "OlmoForCausalLM with 6,400,000 parameters" in summary
 
 
@@ -91,4 +106,4 @@ def test_a_stage_that_did_not_run_shows_nothing(tmp_path: Path) -> None:
     page, summary = _run(tmp_path / "run", _stages(until_sft=True))
     assert re.findall(r'<h2 id="s\d+">([^<]*)</h2>', page) == ["Stages", "Token counts", "Pretraining", "Evaluation",
                                                                "SFT"]
-    assert "DPO" not in summary and "export" not in summary
+    assert "DPO" not in summary and "export" not in summary and "GRPO" not in summary

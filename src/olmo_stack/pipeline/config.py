@@ -22,8 +22,11 @@ from olmo_core.config.schema import RunConfig
 from olmo_stack.energy import EnergyConfig
 from olmo_stack.pipeline.learning_curve import LearningCurveConfig
 from olmo_stack.pipeline.trace import TraceConfig
-from open_instruct.train.config import InstructRunConfig
+from open_instruct.onpolicy import OnPolicyConfig
+from open_instruct.train.dpo import DPOConfig
+from open_instruct.train.grpo import GRPOConfig
 from open_instruct.train.presets import RUN_PRESETS
+from open_instruct.train.sft import SFTConfig
 
 
 @dataclass
@@ -88,16 +91,65 @@ class EvalConfig:
 
 
 @dataclass
-class AdaptConfig:
-    """SFT then DPO: open-instruct's run configs themselves (from its ``tiny_sft`` / ``tiny_dpo``
-    presets; override e.g. ``adapt.dpo.optim.lr=1e-3`` or ``adapt.sft.data.max_length=128``) on the
-    built-in sets, ``sft_examples`` SFT examples and ``dpo_pairs`` preference pairs of them. The stages
-    set ``init_from``, ``trainer.run_dir``, ``data.cache_dir`` and the sources."""
+class TaskSuiteConfig:
+    """The procedural verifiable-task suite (``open_instruct.tasks.build_suite``) every adaptation
+    stage trains on (``train``) and is judged on (``heldout``; disjoint by construction).
+    ``families``: null for all registered ones; ``difficulty``: knobs per family, e.g.
+    ``{arithmetic: {digits: 2}}``."""
 
-    sft_examples: int = 4000
-    dpo_pairs: int = 10000
-    sft: InstructRunConfig = field(default_factory=lambda: RUN_PRESETS["tiny_sft"]())
-    dpo: InstructRunConfig = field(default_factory=lambda: RUN_PRESETS["tiny_dpo"]())
+    families: list[str] | None = None
+    train_per_family: int = 600
+    heldout_per_family: int = 100
+    seed: int = 0
+    difficulty: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class VerifiedEvalConfig:
+    """Held-out verified accuracy of each adapted model (greedy answers judged by the tasks'
+    verifiers, ``open_instruct.evaluate_verified``), paired between stages by McNemar's test."""
+
+    max_new_tokens: int = 32
+    batch_size: int = 64
+
+
+def _task_sft() -> SFTConfig:
+    """open-instruct's ``tiny_sft`` on the task suite: short sequences (a task and its answer fit in
+    128 tokens) and none of the built-in instruct set's exclusions."""
+    cfg = RUN_PRESETS["tiny_sft"]()
+    cfg.data.exclude, cfg.data.max_length = [], 128
+    return cfg
+
+
+def _task_dpo() -> DPOConfig:
+    """open-instruct's ``tiny_dpo`` on the on-policy pairs: no preference hold-out (the stack judges
+    every stage on the held-out tasks instead), 128-token sequences."""
+    cfg = RUN_PRESETS["tiny_dpo"]()
+    cfg.data.holdout, cfg.data.max_length = 0, 128
+    return cfg
+
+
+def _task_grpo() -> GRPOConfig:
+    """open-instruct's ``tiny_grpo`` on the suite's train prompts, 128-token sequences."""
+    cfg = RUN_PRESETS["tiny_grpo"]()
+    cfg.data.max_length = 128
+    return cfg
+
+
+@dataclass
+class AdaptConfig:
+    """SFT on the task suite's train split, on-policy preference pairs sampled from the SFT model and
+    judged by the verifiers, DPO on them, then GRPO: open-instruct's run configs themselves (from its
+    presets; override e.g. ``adapt.dpo.optim.lr=1e-3`` or ``adapt.grpo.rollout.group_size=4``), the
+    on-policy settings (``open_instruct.onpolicy.OnPolicyConfig``) and the held-out evaluation. The
+    stages set ``init_from``, ``trainer.run_dir``, the data sources and caches."""
+
+    tasks: TaskSuiteConfig = field(default_factory=TaskSuiteConfig)
+    sft: SFTConfig = field(default_factory=_task_sft)
+    onpolicy: OnPolicyConfig = field(default_factory=OnPolicyConfig)
+    dpo: DPOConfig = field(default_factory=_task_dpo)
+    grpo: GRPOConfig = field(default_factory=_task_grpo)
+    eval: VerifiedEvalConfig = field(default_factory=VerifiedEvalConfig)
 
 
 @dataclass
@@ -120,17 +172,26 @@ class StackConfig:
 def _smoke() -> StackConfig:
     cfg = StackConfig(name="smoke", out="runs/smoke",
                       eval=EvalConfig(tasks="arc_easy,copa", limit=20, max_docs_per_subdomain=3),
-                      adapt=AdaptConfig(sft_examples=200, dpo_pairs=160))
+)
     p = cfg.pretrain
     p.data.seq_len, p.trainer.max_steps = 128, 40
     p.trainer.checkpoint.every, p.trainer.checkpoint.permanent_every = 20, 40
     p.trainer.callbacks["hub_revisions"] = {"every": 20}
     p.eval_every, p.inloop_tasks, p.inloop_limit = 20, "arc_easy", 10
-    cfg.adapt.sft.data.max_length = cfg.adapt.dpo.data.max_length = 128
-    cfg.adapt.dpo.data.holdout = 40
+    _smoke_adapt(cfg.adapt)
     cfg.learning_curve.limit = 10
     cfg.trace.prompts = 3
     return cfg
+
+
+def _smoke_adapt(a: AdaptConfig) -> None:
+    """The demo's adaptation path at a size CI affords: a few examples per family and a few steps."""
+    a.tasks.train_per_family, a.tasks.heldout_per_family = 40, 10
+    a.onpolicy.prompts, a.onpolicy.samples_per_prompt, a.onpolicy.max_new_tokens = 48, 4, 16
+    a.eval.max_new_tokens = 16
+    # a few SFT steps verify next to nothing: the gold answer stands in as chosen, so DPO has pairs
+    a.onpolicy.gold_when_all_fail = True
+    a.grpo.limit, a.grpo.batch.global_batch_size, a.grpo.batch.micro_batch_size = 12, 4, 4  # 3 steps
 
 
 PRESETS = {"demo": StackConfig, "smoke": _smoke}

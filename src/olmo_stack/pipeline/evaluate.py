@@ -37,8 +37,10 @@ def stage_eval_base(ctx: StageContext) -> dict[str, Any]:
 
 
 def stage_eval_adapted(ctx: StageContext) -> dict[str, Any]:
+    """The final adapted model (GRPO's, the one exported) on the same tasks as the pretrained one; the
+    stages' gains on the tasks they were trained for are ``eval_verified``'s."""
     out: dict[str, Any] = {}
-    for stage in ("sft", "dpo"):
+    for stage in ("grpo",):
         ckpt = ctx.output_of(stage, "checkpoint")
         out[stage] = {"checkpoint": str(ckpt),
                       **evaluate_checkpoint(ckpt, ctx.dir / stage, ctx.config, ctx.output_of("tokens", "heldout"))}

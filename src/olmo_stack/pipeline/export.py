@@ -18,7 +18,7 @@ def stage_export(ctx: StageContext) -> dict[str, Any]:
 
     from olmo_core.convert.hf_io import to_hf
 
-    ckpt = ctx.output_of("dpo", "checkpoint")
+    ckpt = ctx.output_of("grpo", "checkpoint")
     out = ctx.dir / "hf"
     if out.exists():
         shutil.rmtree(out)
@@ -28,7 +28,7 @@ def stage_export(ctx: StageContext) -> dict[str, Any]:
     model = AutoModelForCausalLM.from_pretrained(out)
     with torch.no_grad():
         logits = model(torch.tensor([[50279, 510, 3158]])).logits
-    write_model_card(out, ckpt, ctx.dir.parent / "dpo")
+    write_model_card(out, ckpt, ctx.dir.parent / "grpo")
     return {"outputs": {"hf_model": out, "model_card": out / "README.md"},
             "metrics": {"checkpoint": str(ckpt), "hf_class": type(model).__name__,
                         "parameters": sum(p.numel() for p in model.parameters()),

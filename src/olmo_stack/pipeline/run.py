@@ -9,7 +9,8 @@ from typing import Any
 
 from rich.console import Console
 
-from olmo_stack.pipeline.adapt import stage_dpo, stage_sft
+from olmo_stack.pipeline.adapt import stage_dpo, stage_grpo, stage_onpolicy, stage_sft, stage_tasks
+from olmo_stack.pipeline.adapt_eval import stage_eval_verified
 from olmo_stack.pipeline.config import StackConfig
 from olmo_stack.pipeline.data import (
     corpus_inputs,
@@ -37,6 +38,7 @@ def _sha_if_file(path: str) -> str | None:
 def build_stages(cfg: StackConfig) -> list[Stage]:
     d = dataclasses.asdict(cfg.data)
     ev = dataclasses.asdict(cfg.eval)
+    a = cfg.adapt
     stages = [
         Stage("filter", stage_filter, config={**{k: d[k] for k in ("corpus", "dolma_config", "dolma_overrides", "processes",
                                                                  "executor", "ray_address")},
@@ -60,10 +62,16 @@ def build_stages(cfg: StackConfig) -> list[Stage]:
     stages.append(Stage("trace", stage_trace, config=cfg.trace, after=("pretrain", "tokens")))
     stages += [
         Stage("eval_base", stage_eval_base, config=ev, after=("pretrain", "tokens")),
-        Stage("sft", stage_sft, config=cfg.adapt, after=("pretrain",)),
-        Stage("dpo", stage_dpo, config=cfg.adapt, after=("sft",)),
-        Stage("eval_adapted", stage_eval_adapted, config=ev, after=("sft", "dpo", "tokens")),
-        Stage("export", stage_export, config={"moe": cfg.moe}, after=("dpo",)),
+        # adaptation on procedural verifiable tasks: SFT -> on-policy DPO -> GRPO, each judged on the same
+        # held-out tasks
+        Stage("tasks", stage_tasks, config=a.tasks),
+        Stage("sft", stage_sft, config=a.sft, after=("pretrain", "tasks")),
+        Stage("onpolicy", stage_onpolicy, config=a.onpolicy, after=("sft", "tasks")),
+        Stage("dpo", stage_dpo, config=a.dpo, after=("sft", "onpolicy")),
+        Stage("grpo", stage_grpo, config=a.grpo, after=("dpo", "tasks")),
+        Stage("eval_verified", stage_eval_verified, config=a.eval, after=("tasks", "pretrain", "sft", "dpo", "grpo")),
+        Stage("eval_adapted", stage_eval_adapted, config=ev, after=("grpo", "tokens")),
+        Stage("export", stage_export, config={"moe": cfg.moe}, after=("grpo",)),
     ]
     return stages
 

@@ -13,16 +13,9 @@ from typing import Any
 
 import torch
 
-from open_instruct.data.template import get_template
-from open_instruct.interfaces import Message
+from open_instruct.data.template import encode_prompt
+from open_instruct.interfaces import parse_messages
 from open_instruct.tokenizer import ChatTokenizer
-
-
-def encode_prompt(tokenizer: ChatTokenizer, messages: Sequence[dict[str, str]], template: str = "tulu") -> list[int]:
-    """Token ids of a task prompt: the non-assistant turns, then the generation prompt."""
-    turns = [Message(m["role"], m["content"]) for m in messages if m["role"] != "assistant"]
-    enc = get_template(template).encode(turns, tokenizer, add_generation_prompt=True, train_from=None)
-    return enc.input_ids.tolist()
 
 
 def batch_seed(seed: int, batch: int) -> int:
@@ -39,7 +32,8 @@ def sample_responses(model: torch.nn.Module, tokenizer: ChatTokenizer, examples:
         raise ValueError(f"samples per prompt k={k}: must be at least 1")
     if temperature <= 0:
         raise ValueError(f"temperature={temperature}: sampling k responses needs a temperature > 0")
-    prompts = [encode_prompt(tokenizer, ex["messages"], template) for ex in examples]
+    prompts = [encode_prompt(tokenizer, parse_messages(ex["messages"], where=str(ex.get("id", ""))), template)
+               for ex in examples]
     flat = [p for p in prompts for _ in range(k)]
     was_training = model.training
     model.eval()
