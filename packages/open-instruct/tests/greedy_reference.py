@@ -1,5 +1,5 @@
 """An independent greedy decoder for tests: the prompt's ids built by hand, the whole sequence run
-through the model at each step (no KV cache, no padding, no batching)."""
+through the model at each step (no KV cache, no padding, no batching; the head on the last position only)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def direct_greedy(model, tokenizer, example: dict, max_new_tokens: int) -> str:
     model.eval()
     with torch.no_grad():
         for _ in range(max_new_tokens):
-            tok = int(model(torch.tensor([ids + new]))[0, -1, :model.vocab_size].argmax())
+            tok = int(model(torch.tensor([ids + new]), logits_to_keep=1)[0, -1, :model.vocab_size].argmax())
             if tok == tokenizer.eos_token_id:
                 break
             new.append(tok)

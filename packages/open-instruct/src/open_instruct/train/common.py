@@ -190,6 +190,7 @@ def fit(cfg: InstructRunConfig, ctx: RunContext, model_cfg: ModelConfig, *, load
     Preparation draws from the global generators only when it builds (a tokenized or reference cache
     miss draws where a hit does not): training starts from the seed's state whatever it did, so a
     resumed run's checkpoints carry the same RNG states as an uninterrupted run's."""
+    import open_instruct.callbacks  # noqa: F401  (registers open-instruct's callbacks, heldout_verified, by name)
 
     seed_all(cfg.trainer.seed)
     model = cfg.parallel.build(model_cfg, ctx.device, init_seed=cfg.init_seed)
