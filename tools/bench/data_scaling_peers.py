@@ -29,6 +29,7 @@ under the stage's work folder, never the cached corpus itself."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +60,14 @@ class PeerRun:
     argv: list[str]
     setting: str  # the peer's setting, in words
     env: dict[str, str] = field(default_factory=dict)
+    filter_mib: float | None = None  # the size of a filter the peer holds in memory (the bound leaves it aside)
+
+
+def dolma_filter_mib(items: int, rate: float) -> float:
+    """The Bloom filter Dolma 1.2.1 allocates for ``items`` at ``rate``: the optimal size rounded up to a
+    power of two bytes (its files: 16 MiB for 3M items at 1e-6, 256 MiB for 40M; dolma_dedupe.py)."""
+    optimal_bytes = -items * math.log(rate) / math.log(2) ** 2 / 8
+    return 2 ** math.ceil(math.log2(optimal_bytes)) / 2**20
 
 
 @dataclass
@@ -147,7 +156,8 @@ def _dolma_dedupe(c: Any) -> PeerRun:
                                                c.processes, work)))
     return PeerRun([str(DOLMA.python), "-c", RUST_CORE, str(cfg)],
                    f"its Rust paragraph deduper called directly, processes {c.processes}, skip_empty, filter "
-                   f"sized by Dolma for {c.bloom_items:,} items at p = 1e-6 (a power of two)")
+                   f"sized by Dolma for {c.bloom_items:,} items at p = 1e-6 (a power of two)",
+                   filter_mib=dolma_filter_mib(c.bloom_items, 1e-6))
 
 
 @peer_stage("tokens", DOLMA)
