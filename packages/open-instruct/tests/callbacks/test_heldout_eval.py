@@ -20,12 +20,13 @@ from open_instruct.verifiers import verify
 MAX_NEW = 6
 
 
-def heldout_set(model, tokenizer, path: Path) -> tuple[list[dict], list[str], list[bool]]:
-    """10 held-out examples (two families); every other one re-keyed to accept exactly the model's own
+def heldout_set(model, tokenizer, path: Path, per_family: int = 5) -> tuple[list[dict], list[str], list[bool]]:
+    """Held-out examples of two families; every other one re-keyed to accept exactly the model's own
     greedy answer, so the right accuracy is neither 0 nor 1 and each verdict hangs on the response."""
-    examples = generate_examples("sorting", "heldout", 5, seed=3) + generate_examples("counting", "heldout", 5, seed=3)
+    examples = (generate_examples("sorting", "heldout", per_family, seed=3)
+                + generate_examples("counting", "heldout", per_family, seed=3))
     responses = [direct_greedy(model, tokenizer, ex, MAX_NEW) for ex in examples]
-    for i in (0, 2, 4, 5, 7):
+    for i in range(0, len(examples), 2):
         examples[i]["verifier"] = {"name": "exact", "args": {"answer": responses[i]}}
     correct = [verify(ex["verifier"]["name"], r, **ex["verifier"]["args"]).correct for ex, r in zip(examples, responses)]
     path.write_text("".join(json.dumps(ex) + "\n" for ex in examples))
@@ -71,7 +72,7 @@ def test_in_an_sft_run_metrics_summary_and_rerun(tiny_model, tokenizer, tmp_path
 
     save_model_checkpoint(tiny_model, tmp_path / "init")
     heldout = tmp_path / "heldout.jsonl"
-    heldout_set(tiny_model, tokenizer, heldout)
+    heldout_set(tiny_model, tokenizer, heldout, per_family=2)
     train = tmp_path / "train.jsonl"
     train.write_text("".join(json.dumps(ex) + "\n" for ex in generate_examples("sorting", "train", 16, seed=3)))
     overrides = [f"init_from={tmp_path / 'init'}", f"data.sources=[{train}]", "data.exclude=[]", "data.max_length=64",
