@@ -336,7 +336,7 @@ def markdown(records: list[dict[str, Any]], notes: dict[str, str] | None = None)
                      if one and big and big is not one and "load_1m" in one and "load_1m" in big else "")
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     docs = ", ".join(f"{s:g}x {next(r['documents'] for r in recs if r['scale'] == s):,}" for s in scales)
-    stamp = max(r["measured"] for r in recs)
+    stamp = max((r["measured"] for r in recs + peer_records), default="none")
     text = [
         "<!-- scaling -->",
         "## Scaling of the data stages",
