@@ -53,8 +53,9 @@ class Formatting(TaskFamily):
 
     @dataclass(frozen=True)
     class Knobs:
-        items: int = 3
-        vocabulary: int = 24
+        # calibrated: tiny SFT, 600 steps: 41% held-out with two words of 30 (three of 24, 300 steps: 8%)
+        items: int = 2
+        vocabulary: int = 30
         styles: str = "bullets,capital,json"
 
     def check(self, knobs: Knobs) -> None:

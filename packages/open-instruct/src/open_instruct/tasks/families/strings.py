@@ -20,7 +20,7 @@ class Reversal(TaskFamily):
 
     @dataclass(frozen=True)
     class Knobs:
-        length: int = 5
+        length: int = 4  # calibrated: tiny SFT, 600 steps: 42% held-out at 4 letters (5 letters, 300 steps: 0%)
         alphabet: str = string.ascii_lowercase
 
     def check(self, knobs: Knobs) -> None:
