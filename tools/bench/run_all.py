@@ -33,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 LOADS: list[float] = []  # the 1-minute load average before each benchmark, for the table's header
-BENCHMARKS = ["train_step", "vs_olmo_core", "dpo_step", "eval_throughput", "generation", "moe_layer", "dolma_tag",
+BENCHMARKS = ["train_step", "vs_olmo_core", "dpo_step", "grpo_step", "eval_throughput", "generation", "moe_layer", "dolma_tag",
               "dolma_tokens", "dolma_dedupe", "vs_datatrove", "vs_infini_gram"]
 
 
