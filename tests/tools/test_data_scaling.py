@@ -107,7 +107,7 @@ def test_peer_records_kept_apart_and_set_beside_ours(tmp_path: Path) -> None:
     assert data_scaling.bound_check(recs)["dedupe"]["ratio"] == 1.0  # the bound is about ours only
     # ours for the filter: tag then mix, 2 s each (100 documents at 50 docs/s): 25 docs/s, the larger peak
     assert data_scaling.counterpart(data_scaling.ours(recs), trove) == {"seconds": 4.0, "docs_per_s": 25.0,
-                                                                       "peak_worker_mib": 60.0}
+                                                                       "peak_worker_mib": 60.0, "filter_mib": 0.0}
     text = data_scaling.markdown(recs)
     assert "| dedupe | dolma==1.2.1 | 1x | 50, 50 MiB | 25, 90 MiB | 2.00 | 0.56 |" in text
     assert "| filter | datatrove==0.10.1 | 1x | 25, 60 MiB | 5, 240 MiB | 5.00 | 0.25 |" in text

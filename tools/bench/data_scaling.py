@@ -375,7 +375,12 @@ def counterpart(records: list[dict[str, Any]], peer: dict[str, Any]) -> dict[str
         return None
     seconds = sum(r.get("seconds") or r["documents"] / r["docs_per_s"] for r in mine)  # type: ignore[union-attr]
     return {"seconds": seconds, "docs_per_s": peer["documents"] / seconds,
-            "peak_worker_mib": max(r["peak_worker_mib"] for r in mine)}  # type: ignore[index]
+            "peak_worker_mib": max(r["peak_worker_mib"] for r in mine),  # type: ignore[index]
+            "filter_mib": max(r.get("filter_mib") or 0.0 for r in mine)}  # type: ignore[union-attr]
+
+
+def _filter_note(r: dict[str, Any]) -> str:
+    return f" (filter {r['filter_mib']:.1f})" if r.get("filter_mib") else ""
 
 
 def peer_table(records: list[dict[str, Any]], peers: list[dict[str, Any]]) -> list[str]:
@@ -384,7 +389,8 @@ def peer_table(records: list[dict[str, Any]], peers: list[dict[str, Any]]) -> li
             "",
             "Each peer in its pinned environment (the head-to-head benchmarks' own), on the same synth corpus, "
             "measured the same way (`tools/bench/data_scaling_peers.py` says what each runs). Ratios are ours "
-            "over the peer's: docs/s above 1 and memory below 1 favour us. Ours for `filter` is our `tag` "
+            "over the peer's: docs/s above 1 and memory below 1 favour us; memory includes a Bloom filter "
+            "(Dolma rounds its size up to a power of two). Ours for `filter` is our `tag` "
             "then `mix` (times added, the larger peak); datatrove's rules differ from ours (see "
             "`vs_datatrove.py`), Dolma's taggers, deduper and tokenizer are the same work. Peers and ours ran "
             "at different moments on a shared 2-core machine (each record keeps its load average): docs/s "
@@ -396,12 +402,12 @@ def peer_table(records: list[dict[str, Any]], peers: list[dict[str, Any]]) -> li
     for p in sorted(peers, key=lambda r: (list(PEER_STAGES).index(r["stage"]) if r["stage"] in PEER_STAGES else 99,
                                           r["scale"])):
         o = counterpart(records, p)
-        theirs = f"{p['docs_per_s']:,.0f}, {p['peak_worker_mib']:.0f} MiB"
+        theirs = f"{p['docs_per_s']:,.0f}, {p['peak_worker_mib']:.0f} MiB" + _filter_note(p)
         if o is None:
             rows.append(f"| {p['stage']} | {side(p)} | {p['scale']:g}x | not measured | {theirs} | | |")
             continue
         rows.append(f"| {p['stage']} | {side(p)} | {p['scale']:g}x | {o['docs_per_s']:,.0f}, "
-                    f"{o['peak_worker_mib']:.0f} MiB | {theirs} | {o['docs_per_s'] / p['docs_per_s']:.2f} | "
+                    f"{o['peak_worker_mib']:.0f} MiB{_filter_note(o)} | {theirs} | {o['docs_per_s'] / p['docs_per_s']:.2f} | "
                     f"{o['peak_worker_mib'] / p['peak_worker_mib']:.2f} |")
     return rows
 
