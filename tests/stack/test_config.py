@@ -32,12 +32,13 @@ def test_presets_resolve_to_the_demo_values() -> None:
         assert p.trainer.callbacks["hub_revisions"] == {"every": every}
     # adaptation on the procedural task suite: its size, and the smoke preset's few steps
     assert (demo.adapt.tasks.train_per_family, demo.adapt.tasks.heldout_per_family, demo.adapt.tasks.families) == (
-        600, 100, None)
+        1600, 100, None)
+    assert (demo.adapt.onpolicy.prompts, demo.adapt.onpolicy.temperature, demo.adapt.grpo.limit) == (1200, 0.7, 256)
     assert (smoke.adapt.tasks.train_per_family, smoke.adapt.tasks.heldout_per_family) == (40, 10)
     assert (smoke.adapt.onpolicy.prompts, smoke.adapt.onpolicy.gold_when_all_fail, smoke.adapt.grpo.limit) == (
         48, True, 12)
     for cfg in (demo, smoke):
-        assert (cfg.adapt.sft.data.max_length, cfg.adapt.dpo.data.max_length, cfg.adapt.dpo.data.holdout) == (128, 128, 0)
+        assert (cfg.adapt.sft.data.max_length, cfg.adapt.dpo.data.max_length, cfg.adapt.dpo.data.holdout) == (64, 64, 0)
     assert (smoke.pretrain.eval_every, smoke.pretrain.inloop_tasks, smoke.pretrain.inloop_limit) == (20, "arc_easy", 10)
 
 
@@ -51,12 +52,13 @@ def test_one_default_per_knob() -> None:
     assert _plain(demo.pretrain.optim) == _plain(dataclasses.replace(
         tiny.optim, scheduler=dataclasses.replace(tiny.optim.scheduler, warmup_steps=12)))
     assert demo.pretrain.model == tiny.model and demo.pretrain.loss == tiny.loss
-    # open-instruct's tiny presets, changed only where the task suite needs it: no instruct-set exclusions, no
-    # preference hold-out (every stage is judged on the held-out tasks), short sequences
+    # open-instruct's tiny presets, changed only where the task suite needs it (pipeline/config.py says why):
+    # no instruct-set exclusions, no preference hold-out (every stage is judged on the held-out tasks), short
+    # sequences, the learning rates and epochs measured on the tasks, GRPO's prompt count
     sft, dpo, grpo = RUN_PRESETS["tiny_sft"](), RUN_PRESETS["tiny_dpo"](), RUN_PRESETS["tiny_grpo"]()
-    sft.data.exclude, sft.data.max_length = [], 128
-    dpo.data.holdout, dpo.data.max_length = 0, 128
-    grpo.data.max_length = 128
+    sft.data.exclude, sft.data.max_length, sft.optim.lr, sft.batch.epochs = [], 64, 2e-3, 1
+    dpo.data.holdout, dpo.data.max_length, dpo.optim.lr = 0, 64, 1e-4
+    grpo.data.max_length, grpo.limit = 64, 256
     assert _plain(demo.adapt.sft) == _plain(sft)
     assert _plain(demo.adapt.dpo) == _plain(dpo)
     assert _plain(demo.adapt.grpo) == _plain(grpo)

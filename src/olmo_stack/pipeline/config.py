@@ -98,7 +98,7 @@ class TaskSuiteConfig:
     ``{arithmetic: {digits: 2}}``."""
 
     families: list[str] | None = None
-    train_per_family: int = 600
+    train_per_family: int = 1600
     heldout_per_family: int = 100
     seed: int = 0
     difficulty: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -113,27 +113,41 @@ class VerifiedEvalConfig:
     batch_size: int = 64
 
 
+#: a task prompt and its answer fit in 64 tokens (at most ~25 with the Tulu template)
+TASK_MAX_LENGTH = 64
+
+
 def _task_sft() -> SFTConfig:
-    """open-instruct's ``tiny_sft`` on the task suite: short sequences (a task and its answer fit in
-    128 tokens) and none of the built-in instruct set's exclusions."""
+    """open-instruct's ``tiny_sft`` on the task suite: one epoch at lr 2e-3 (measured: 300 steps over
+    9,600 examples reach 0.215 held-out verified accuracy; at 1e-3 and 75 steps the samples were still
+    noise), 64-token sequences, none of the built-in instruct set's exclusions."""
     cfg = RUN_PRESETS["tiny_sft"]()
-    cfg.data.exclude, cfg.data.max_length = [], 128
+    cfg.data.exclude, cfg.data.max_length = [], TASK_MAX_LENGTH
+    cfg.optim.lr, cfg.batch.epochs = 2e-3, 1
     return cfg
 
 
 def _task_dpo() -> DPOConfig:
     """open-instruct's ``tiny_dpo`` on the on-policy pairs: no preference hold-out (the stack judges
-    every stage on the held-out tasks instead), 128-token sequences."""
+    every stage on the held-out tasks instead), 64-token sequences, lr 1e-4 (at the preset's 2e-3 and
+    at 5e-4 DPO on these pairs lowered held-out accuracy sharply; at 1e-4 it is neutral, see the
+    open-instruct README's adaptation section)."""
     cfg = RUN_PRESETS["tiny_dpo"]()
-    cfg.data.holdout, cfg.data.max_length = 0, 128
+    cfg.data.holdout, cfg.data.max_length, cfg.optim.lr = 0, TASK_MAX_LENGTH, 1e-4
     return cfg
 
 
 def _task_grpo() -> GRPOConfig:
-    """open-instruct's ``tiny_grpo`` on the suite's train prompts, 128-token sequences."""
+    """open-instruct's ``tiny_grpo`` on the suite's train prompts (the first ``limit``), 64-token sequences."""
     cfg = RUN_PRESETS["tiny_grpo"]()
-    cfg.data.max_length = 128
+    cfg.data.max_length, cfg.limit = TASK_MAX_LENGTH, 256
     return cfg
+
+
+def _task_onpolicy() -> OnPolicyConfig:
+    """k = 4 samples of 24 tokens at most for the first 1,200 train prompts, at temperature 0.7 (at 1.0
+    a weak SFT model's samples over the 50k vocabulary are mostly noise)."""
+    return OnPolicyConfig(samples_per_prompt=4, temperature=0.7, max_new_tokens=24, prompts=1200, batch_size=128)
 
 
 @dataclass
@@ -146,7 +160,7 @@ class AdaptConfig:
 
     tasks: TaskSuiteConfig = field(default_factory=TaskSuiteConfig)
     sft: SFTConfig = field(default_factory=_task_sft)
-    onpolicy: OnPolicyConfig = field(default_factory=OnPolicyConfig)
+    onpolicy: OnPolicyConfig = field(default_factory=_task_onpolicy)
     dpo: DPOConfig = field(default_factory=_task_dpo)
     grpo: GRPOConfig = field(default_factory=_task_grpo)
     eval: VerifiedEvalConfig = field(default_factory=VerifiedEvalConfig)
