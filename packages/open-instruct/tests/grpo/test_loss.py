@@ -148,9 +148,9 @@ def test_loss_and_gradient_match_trl(trl_python) -> None:
                                        loss_type=ours_type, max_completion_length=MAX_LEN, kl_ratio_correction=corr)
         loss = loss_sum / count
         loss.backward()
-        diff = max(abs(float(loss) - their["loss"]),
+        diff = max(abs(float(loss.detach()) - their["loss"]),
                    float((logps.grad - torch.tensor(their["grad"], dtype=torch.float64)).abs().max()))
         worst[trl_type] = max(worst.get(trl_type, 0.0), diff)
-        assert diff < 1e-5, (ours_type, trl_type, beta, float(loss), their["loss"])
-        assert abs(float(loss)) > 1e-3  # a real loss, not a vanishing one
+        assert diff < 1e-5, (ours_type, trl_type, beta, float(loss.detach()), their["loss"])
+        assert abs(float(loss.detach())) > 1e-3  # a real loss, not a vanishing one
     print("max |ours - TRL| per TRL loss_type (loss and d loss / d logps):", worst)

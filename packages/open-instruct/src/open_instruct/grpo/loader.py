@@ -226,6 +226,6 @@ class RolloutCallback(TrainerCallback):
         sums = torch.stack([rewards.sum(), torch.tensor(float(len(rewards)), dtype=torch.float64),
                             flat_groups.sum(), torch.tensor(float(flat_groups.numel()), dtype=torch.float64),
                             lengths.sum(), torch.tensor(float(sum(not e for e in r.ended)), dtype=torch.float64)])
-        sums = all_reduce_sum(sums).tolist()
+        sums = all_reduce_sum(sums.to(getattr(state, "device", None) or "cpu")).tolist()  # nccl needs the device
         state.log({"rollout/reward": sums[0] / sums[1], "rollout/flat_groups": sums[2] / sums[3],
                    "rollout/completion_length": sums[4] / sums[1], "rollout/truncated": sums[5] / sums[1]})
