@@ -148,6 +148,18 @@ def hinge(lp: PreferenceLogps, *, beta: float = 0.1, label_smoothing: float = 0.
             beta * (lp.policy_rejected - ref_r).detach())
 
 
+def chosen_nll(lp: PreferenceLogps) -> torch.Tensor:
+    """The RPO term (Pang et al. 2024, "Iterative Reasoning Preference Optimization"): the chosen
+    completions' negative log-likelihood averaged over all their tokens in the batch,
+
+        nll = -sum_p pi_c[p] / sum_p n_c[p]
+
+    as TRL 1.16 computes its ``loss_type="sft"`` term (``-chosen_per_token_logps[chosen_mask].mean()``;
+    RPO there is ``loss_type=["sigmoid", "sft"], loss_weights=[1, rpo_alpha]``). A token mean, not a mean
+    of per-pair means: long chosen completions weigh more, as in TRL."""
+    return -lp.policy_chosen.sum() / lp.chosen_tokens.sum().to(lp.policy_chosen.dtype)
+
+
 def dpo_loss(name: str, lp: PreferenceLogps, **kwargs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     if name not in DPO_LOSSES:
         raise KeyError(f"unknown preference loss {name!r}; known: {sorted(DPO_LOSSES)}")

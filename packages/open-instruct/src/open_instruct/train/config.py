@@ -64,11 +64,16 @@ class PreferenceConfig:
     beta: float = 0.1
     label_smoothing: float = 0.0
     gamma: float = 0.5
+    #: weight of the chosen completions' token-mean NLL added to the preference loss (RPO, Pang et al. 2024;
+    #: TRL's old ``rpo_alpha``, in TRL 1.16 ``loss_type=["sigmoid", "sft"], loss_weights=[1, rpo_alpha]``);
+    #: None = no NLL term
+    rpo_alpha: float | None = None
     #: rows per forward pass when computing the reference cache
     reference_rows_per_batch: int = 8
 
     def build(self) -> DPOLoss:
-        return DPOLoss(self.loss, beta=self.beta, label_smoothing=self.label_smoothing, gamma=self.gamma)
+        return DPOLoss(self.loss, beta=self.beta, label_smoothing=self.label_smoothing, gamma=self.gamma,
+                       rpo_alpha=self.rpo_alpha)
 
 
 def default_trainer(run_dir: str) -> TrainerConfig:

@@ -12,7 +12,13 @@ from torch import nn
 
 from olmo_core.train.loss import LossOutput, register_loss
 from open_instruct.logprobs import model_sequence_logprobs, model_target_logprobs
-from open_instruct.losses.dpo import PreferenceLogps, check_label_smoothing, dpo_loss, needs_reference
+from open_instruct.losses.dpo import (
+    PreferenceLogps,
+    check_label_smoothing,
+    chosen_nll,
+    dpo_loss,
+    needs_reference,
+)
 from open_instruct.losses.sft import sft_loss_sum
 
 
@@ -36,9 +42,12 @@ class DPOLoss:
     log-probs come with the batch (``ref_logps``, from the reference cache)."""
 
     def __init__(self, loss: str = "dpo", beta: float = 0.1, label_smoothing: float = 0.0,
-                 gamma: float = 0.5) -> None:
+                 gamma: float = 0.5, rpo_alpha: float | None = None) -> None:
         check_label_smoothing(loss, label_smoothing)  # at config build, not at the first step
+        if rpo_alpha is not None and rpo_alpha < 0:
+            raise ValueError(f"rpo_alpha must be >= 0 or None (got {rpo_alpha})")
         self.loss, self.beta, self.label_smoothing, self.gamma = loss, beta, label_smoothing, gamma
+        self.rpo_alpha = rpo_alpha
 
     def num_targets(self, micro_batch: Mapping[str, torch.Tensor]) -> int:
         return int(micro_batch["seq_index"].numel()) // 2
@@ -59,7 +68,9 @@ class DPOLoss:
         return PreferenceLogps(sums[0::2], sums[1::2], counts[0::2], counts[1::2], ref_c, ref_r)
 
     def __call__(self, model: nn.Module, micro_batch: Mapping[str, torch.Tensor]) -> LossOutput:
-        lp = self.logps(model, micro_batch)
+        return self.from_logps(self.logps(model, micro_batch))
+
+    def from_logps(self, lp: PreferenceLogps) -> LossOutput:
         if needs_reference(self.loss) and lp.ref_chosen is None:
             raise ValueError(f"the {self.loss!r} loss needs reference log-probs in the batch (ref_logps)")
         losses, rc, rr = dpo_loss(self.loss, lp, beta=self.beta, label_smoothing=self.label_smoothing,
@@ -70,4 +81,12 @@ class DPOLoss:
             "logps/chosen": lp.policy_chosen.detach().sum(), "logps/rejected": lp.policy_rejected.detach().sum(),
             "lengths/chosen": lp.chosen_tokens.float().sum(), "lengths/rejected": lp.rejected_tokens.float().sum(),
         }
-        return LossOutput(losses.sum(), int(losses.numel()), metrics)
+        loss_sum = losses.sum()
+        if self.rpo_alpha is not None:
+            # The trainer divides by the pair count, so the micro-batch's token-mean NLL enters once per pair:
+            # with one micro-batch per step this is TRL's loss + rpo_alpha * nll exactly; with several it is
+            # their pair-weighted mean (TRL averages over accumulation steps likewise).
+            nll = chosen_nll(lp)
+            loss_sum = loss_sum + self.rpo_alpha * nll * losses.numel()
+            metrics["nll/chosen"] = nll.detach() * losses.numel()
+        return LossOutput(loss_sum, int(losses.numel()), metrics)
