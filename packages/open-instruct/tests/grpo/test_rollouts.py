@@ -111,13 +111,13 @@ def test_bad_task_file_names_line_and_field(tmp_path) -> None:
     good = write_tasks(tmp_path / "t.jsonl", 2)
     assert len(load_task_prompts(good)) == 2
     rec = task_records(1)[0]
-    cases = [("{not json\n", "t1.jsonl:1"),
+    cases = [("{not json\n", "t1.jsonl:line 1"),
              (json.dumps({**rec, "verifier": "exact"}) + "\n", "field 'verifier'"),
              (json.dumps({**rec, "messages": [{"role": "assistant", "content": "x"}]}) + "\n", "field 'messages'"),
              (json.dumps({**rec, "messages": [{"role": "user"}]}) + "\n", "field 'messages[0]'")]
     for text, where in cases:
         path = tmp_path / "t1.jsonl"
-        path.write_text(json.dumps(rec) + "\n" + text if where != "t1.jsonl:1" else text)
+        path.write_text(json.dumps(rec) + "\n" + text if where != "t1.jsonl:line 1" else text)
         with pytest.raises(DataFormatError, match=where.replace("[", r"\[").replace("]", r"\]")):
             load_task_prompts(path)
 

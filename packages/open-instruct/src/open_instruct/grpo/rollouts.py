@@ -33,7 +33,7 @@ from olmo_core.generate import generate
 from open_instruct.data.template import encode_prompt as template_prompt
 from open_instruct.grpo.loss import group_advantages
 from open_instruct.interfaces import DataFormatError, parse_messages
-from open_instruct.tasks import check_response
+from open_instruct.tasks import check_response, read_examples
 from open_instruct.tokenizer import ChatTokenizer
 
 RewardFn = Callable[[dict, str], float]
@@ -46,28 +46,9 @@ def verified_reward(example: dict, response: str) -> float:
 
 
 def load_task_prompts(path: str | Path) -> list[dict]:
-    """The examples of a task JSONL; each needs ``messages`` opening with a user turn and a
-    ``verifier`` ``{"name", "args"}``. A bad record is a ``DataFormatError`` naming file, line and field."""
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{n}"
-            try:
-                ex = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataFormatError(f"not JSON ({e.msg})", where=where) from None
-            if not isinstance(ex, dict):
-                raise DataFormatError("must be a JSON object", where=where)
-            turns = prompt_turns(ex, where)
-            if not turns or turns[0]["role"] == "assistant":
-                raise DataFormatError("must open with a user (or system) turn", where=where, field="messages")
-            spec = ex.get("verifier")
-            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) \
-                    or not isinstance(spec.get("args", {}), dict):
-                raise DataFormatError("must be {\"name\": str, \"args\": {...}}", where=where, field="verifier")
-            out.append(ex)
+    """The examples of a task JSONL (``open_instruct.tasks.read_examples``: a bad record is a
+    ``DataFormatError`` naming file, line and field); an empty file is refused too."""
+    out = read_examples(path)
     if not out:
         raise DataFormatError("no task examples", where=str(path))
     return out

@@ -94,32 +94,42 @@ def check_response(example: dict[str, Any], response: str):
 
 
 def example_from_record(record: dict[str, Any], *, where: str = "") -> dict[str, Any]:
-    """Check that a record is a task example (the fields ``check_response`` and the trainers read)."""
-    from open_instruct.interfaces import DataFormatError
+    """Check that a record is a task example (the fields ``check_response``, the trainers and the
+    samplers read): ``id``, ``family``, ``answer``, a ``verifier`` ``{name, args}`` and ``messages``
+    whose turns parse and open with a user (or system) turn, the prompt generation starts from."""
+    from open_instruct.interfaces import DataFormatError, parse_messages
 
+    if not isinstance(record, dict):
+        raise DataFormatError("must be a JSON object", where=where)
     for field, kind in (("id", str), ("family", str), ("messages", list), ("answer", str), ("verifier", dict)):
         if not isinstance(record.get(field), kind):
             raise DataFormatError(f"missing or not a {kind.__name__}", where=where, field=field)
+    turns = parse_messages(record["messages"], where=where)
+    if turns[0].role == "assistant":
+        raise DataFormatError("must open with a user (or system) turn", where=where, field="messages")
     if not isinstance(record["verifier"].get("name"), str) or not isinstance(record["verifier"].get("args", {}), dict):
         raise DataFormatError("must be {name: str, args: object}", where=where, field="verifier")
     return record
 
 
-def read_examples(path: str | Path) -> list[dict[str, Any]]:
+def read_examples(path: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
     """Task examples from a JSON-lines file, as written (``datasets`` would merge the differing
-    ``difficulty`` and ``verifier.args`` of several families into one schema, adding nulls)."""
+    ``difficulty`` and ``verifier.args`` of several families into one schema, adding nulls): the
+    first ``limit`` of them, or all. The one reader of the format: SFT data aside, every consumer of
+    task files (GRPO prompts, on-policy sampling, held-out evaluation) reads them here."""
     from open_instruct.interfaces import DataFormatError
 
     path = Path(path)
-    out = []
+    out: list[dict[str, Any]] = []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
+            if limit is not None and len(out) >= limit:
+                break
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as e:
                 raise DataFormatError(f"malformed JSON ({e.msg} at column {e.colno})", where=f"{path}:line {n}") from None
-            out.append(example_from_record(record, where=f"{path}:line {n}") if isinstance(record, dict)
-                       else example_from_record({}, where=f"{path}:line {n}"))
+            out.append(example_from_record(record, where=f"{path}:line {n}"))
     return out
