@@ -31,7 +31,7 @@ def even_length(example: dict, response: str) -> Verdict:
 def _tasks(n: int = 6) -> list[dict]:
     return [{"id": f"t{i}", "family": "arithmetic" if i % 2 else "reversal",
              "messages": [{"role": "user", "content": f"What is {i} + {i}?"}, {"role": "assistant", "content": str(2 * i)}],
-             "verifier": {"name": "numeric", "args": {"answer": str(2 * i)}}} for i in range(n)]
+             "answer": str(2 * i), "verifier": {"name": "numeric", "args": {"answer": str(2 * i)}}} for i in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +109,6 @@ def test_same_inputs_give_identical_files(built, tmp_path) -> None:
 def test_bad_task_file_names_the_line(built, tmp_path) -> None:
     ckpt = built[1]
     path = tmp_path / "tasks.jsonl"
-    path.write_text(json.dumps(_tasks(1)[0]) + "\n" + json.dumps({"id": "x", "messages": []}) + "\n")
-    with pytest.raises(ValueError, match=r"tasks.jsonl:line 2: field 'verifier' missing"):
+    path.write_text(json.dumps(_tasks(1)[0]) + "\n" + json.dumps({"id": "x", "family": "sorting", "messages": [], "answer": "1"}) + "\n")
+    with pytest.raises(ValueError, match=r"tasks.jsonl:line 2, field 'verifier': missing"):
         build_preferences(ckpt, path, tmp_path / "c", CFG, score=even_length)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from open_instruct.onpolicy.pairing import PairingConfig, outcome, pair_responses
+from open_instruct.tasks import read_examples
 
 #: bump when sampling or pairing changes what the same inputs produce
 FORMAT_VERSION = 1
@@ -110,29 +111,6 @@ def cache_key(weights: str, prompts: str, tokenizer: str, cfg: OnPolicyConfig) -
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def read_tasks(path: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
-    """Task examples from a JSONL file; a bad line is refused naming the file and line."""
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                ex = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:line {n}: malformed JSON ({e.msg} at column {e.colno})") from None
-            for key in ("id", "messages", "verifier"):
-                if key not in ex:
-                    raise ValueError(f"{path}:line {n}: field {key!r} missing (a task example needs id, messages, "
-                                     "verifier)")
-            out.append(ex)
-            if limit is not None and len(out) >= limit:
-                break
-    if not out:
-        raise ValueError(f"{path}: no task examples")
-    return out
-
-
 def load_policy(checkpoint: Path):
     """The checkpoint's model, validated against its manifest, on the GPU if there is one, in eval mode."""
     import torch
@@ -186,7 +164,7 @@ def build_preferences(checkpoint: str | Path, tasks: str | Path | Sequence[dict[
     if score is None:
         from open_instruct.tasks import check_response as score
     ckpt = resolve_checkpoint(checkpoint)
-    examples = read_tasks(tasks, cfg.prompts) if isinstance(tasks, str | Path) else list(tasks)[:cfg.prompts]
+    examples = read_examples(tasks, cfg.prompts) if isinstance(tasks, str | Path) else list(tasks)[:cfg.prompts]
     tokenizer = load_tokenizer()
     key = cache_key(weights_digest(ckpt), prompts_digest(examples), tokenizer.fingerprint(), cfg)
     folder = Path(cache_dir) / key
