@@ -9,8 +9,11 @@ of an ``assert*`` function (``torch.testing.assert_close``, ``np.testing.assert_
 ``self.assertEqual``), or a call of a function defined in the scanned test code (its own module, a
 conftest, a helper module beside the tests) that asserts in one of these ways, followed through any
 depth of helpers. A bare ``return`` (or ``pytest.skip``) inside a parametrized test is a finding too:
-that case reports PASSED while testing nothing, so it belongs out of the parametrization. Reads the
-source with ``ast``; nothing is imported or run.
+that case reports PASSED while testing nothing, so it belongs out of the parametrization. Two test
+modules of one folder tree (a package's ``tests/``, the root's ``tests/``) with the same file name,
+neither inside a Python package (no ``__init__.py`` beside it), are a finding too: pytest's default
+import mode imports both as the same top-level module and stops the whole suite at collection. Reads
+the source with ``ast``; nothing is imported or run.
 """
 
 from __future__ import annotations
@@ -96,8 +99,25 @@ def _early_exits(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[int]:
     return sorted(lines)
 
 
+def basename_clashes(paths: Iterable[Path]) -> list[str]:
+    """Test modules outside Python packages that share a file name within one of ``paths``."""
+    findings = []
+    for root in (p for p in paths if p.is_dir()):
+        seen: dict[str, Path] = {}
+        for f in python_files([root]):
+            if not f.name.startswith("test_") or (f.parent / "__init__.py").exists():
+                continue
+            if f.name in seen:
+                findings.append(f"{f}:1: test module name {f.name!r} is also {seen[f.name]}: pytest imports both as "
+                                f"module {f.stem!r} and stops at collection; rename one")
+            else:
+                seen[f.name] = f
+    return findings
+
+
 def check(paths: Iterable[Path]) -> list[str]:
     """Findings as ``file:line: message``."""
+    paths = list(paths)
     trees = {}
     for f in python_files(paths):
         try:
@@ -131,7 +151,7 @@ def check(paths: Iterable[Path]) -> list[str]:
                 for line in _early_exits(fn):
                     findings.append(f"{f}:{line}: {fn.name} is parametrized and returns or skips early here: "
                                     "that case passes while testing nothing; take it out of the parametrization")
-    return findings
+    return findings + basename_clashes(paths)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,6 +63,17 @@ def test_finds_planted_faults_and_accepts_real_assertions(tmp_path: Path) -> Non
     assert check_tests.main([str(tmp_path)]) == 1
 
 
+def test_finds_test_modules_sharing_a_name(tmp_path: Path) -> None:
+    for folder in ("a", "b", "pkg"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "test_cli.py").write_text("def test_x():\n    assert True\n")
+    (tmp_path / "pkg" / "__init__.py").write_text("")  # a package's module is imported as pkg.test_cli
+    findings = check_tests.check([tmp_path])
+    assert len(findings) == 1 and "test_cli.py" in findings[0] and "rename one" in findings[0], findings
+    (tmp_path / "b" / "test_cli.py").rename(tmp_path / "b" / "test_b_cli.py")
+    assert check_tests.check([tmp_path]) == []
+
+
 def test_the_repository_tests_can_fail() -> None:
     findings = check_tests.check(check_tests.test_roots())
     assert findings == []
