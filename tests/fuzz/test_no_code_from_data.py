@@ -20,6 +20,18 @@ IMPORT_ALLOW = {
     # the CLIs import a subcommand's module from their own static COMMANDS table; argv only picks a key
     ("packages/dolma-tools/src/dolma_tools/cli.py", "module = importlib.import_module(COMMANDS[name][0])"): "static table",
     ("packages/olmo-core/src/olmo_core/dispatch.py", "module = importlib.import_module(commands[name][0])"): "static table",
+    ("packages/dolma-tools/src/dolma_tools/dedupe/__init__.py", "return getattr(importlib.import_module(_WHERE[name]), name)"):
+        "static table (lazy names of the package)",
+    ("packages/open-instruct/src/open_instruct/train/run.py", "return importlib.import_module(METHODS[kind])"):
+        "static table (kind is checked against it first)",
+    # Bloom dedup's hashing worker: the parent and the worker it started talk over the worker's own
+    # stdin/stdout pipes, and the worker's spool files live in a mkdtemp (0700) folder of this run
+    # (dedupe.workdir): our own intermediates, never input data
+    ("packages/dolma-tools/src/dolma_tools/dedupe/hash_worker.py", "path, out, settings = pickle.load(requests)"):
+        "own worker's pipe",
+    ("packages/dolma-tools/src/dolma_tools/dedupe/spool.py", "status, value = pickle.load(self.proc.stdout)"):
+        "own worker's pipe",
+    ("packages/dolma-tools/src/dolma_tools/dedupe/spool.py", "yield pickle.load(f)"): "own private spool file",
     ("packages/olmo-eval/src/olmo_eval/cli.py", "module = importlib.import_module(COMMANDS[name][0])"): "static table",
     ("packages/olmoe/src/olmoe/cli.py", "module = importlib.import_module(COMMANDS[name][0])"): "static table",
     # optional vendor libraries for GPU energy, called only with the literals "pynvml" and "amdsmi"

@@ -9,10 +9,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+_BLOOM, _CONFIG, _EXACT = "dolma_tools.dedupe.bloom", "dolma_tools.dedupe.config", "dolma_tools.dedupe.exact"
+#: name -> the module defining it: a static table, so no name read from anywhere picks what is imported
 _WHERE = {
-    "BloomFilter": "bloom", "BloomFilterError": "bloom", "BloomParams": "bloom", "hash_items": "bloom",
-    "measure_false_positive_rate": "bloom", "BloomDedupeConfig": "config", "MinHashConfig": "config",
-    "build_paragraph_filter": "exact", "dedupe_files": "exact", "mark_paragraphs": "exact",
+    "BloomFilter": _BLOOM, "BloomFilterError": _BLOOM, "BloomParams": _BLOOM, "hash_items": _BLOOM,
+    "measure_false_positive_rate": _BLOOM, "BloomDedupeConfig": _CONFIG, "MinHashConfig": _CONFIG,
+    "build_paragraph_filter": _EXACT, "dedupe_files": _EXACT, "mark_paragraphs": _EXACT,
 }
 __all__ = ["BloomDedupeConfig", "BloomFilter", "BloomFilterError", "BloomParams", "MinHashConfig",
            "build_paragraph_filter", "dedupe_files", "hash_items", "mark_paragraphs", "measure_false_positive_rate"]
@@ -32,4 +34,4 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
         raise AttributeError(f"module 'dolma_tools.dedupe' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"dolma_tools.dedupe.{_WHERE[name]}"), name)
+    return getattr(importlib.import_module(_WHERE[name]), name)
