@@ -111,42 +111,66 @@ def _plan_shards(lengths: np.ndarray, order: np.ndarray, max_tokens: int) -> lis
     return shards
 
 
+def _index_units(units: list[Unit], dtype: np.dtype, meta_path: Path) -> tuple[np.ndarray, ...]:
+    """Per document, in unit order: its unit, its first token in the unit, its length, and the byte
+    offset of its ``[id, source, line]`` in ``meta_path``. Only these arrays stay in memory (28 bytes a
+    document); ids and sources are read back shard by shard, so packing does not grow with the corpus
+    by their strings (it did: 245 MiB at 16x the synth corpus against 157 MiB at 1x)."""
+    unit_of, starts, lengths, offsets = [], [], [], []
+    pos = 0
+    with open(meta_path, "wb") as f:
+        for k, unit in enumerate(units):
+            rows = load_unit(unit, dtype)
+            n = np.array([r[2] for r in rows], dtype=np.int64)
+            unit_of.append(np.full(len(rows), k, dtype=np.int32))
+            starts.append(np.cumsum(n) - n)
+            lengths.append(n)
+            lines = [(json.dumps([r[0], r[1], r[3]], ensure_ascii=False) + "\n").encode("utf-8") for r in rows]
+            sizes = np.array([len(x) for x in lines], dtype=np.int64)
+            offsets.append(pos + np.cumsum(sizes) - sizes)
+            pos += int(sizes.sum())
+            f.write(b"".join(lines))
+    empty = [np.zeros(0, dtype=np.int64)]
+    return (np.concatenate([*unit_of, np.zeros(0, dtype=np.int32)]), np.concatenate(starts + empty),
+            np.concatenate(lengths + empty), np.concatenate(offsets + empty))
+
+
 def pack_units(units: list[Unit], destination: Path, spec: TokenizerSpec, *, max_tokens_per_file: int,
                shuffle_seed: int | None = None, limit: int | None = None,
                array_format: str = DEFAULT_ARRAY_FORMAT) -> list[Path]:
     """Write the shards from finished units and delete shards left over from an earlier, longer run."""
     dtype = np.dtype(token_dtype_for(spec.vocab_size))
-    loaded = [load_unit(u, dtype) for u in units]
-    unit_of = np.concatenate([np.full(len(rows), k, dtype=np.int64) for k, rows in enumerate(loaded)]
-                             + [np.zeros(0, dtype=np.int64)])
-    lengths = np.array([r[2] for rows in loaded for r in rows], dtype=np.int64)
-    local_start = np.concatenate([np.cumsum([0] + [r[2] for r in rows])[:-1] for rows in loaded]
-                                 + [np.zeros(0, dtype=np.int64)]).astype(np.int64)
-    meta = [(r[0], r[1], str(u.path), r[3]) for u, rows in zip(units, loaded, strict=True) for r in rows]
+    meta_path = destination / WORK_DIR / "pack-meta.jsonl"  # scratch: rewritten by every pack
+    meta_path.parent.mkdir(parents=True, exist_ok=True)
+    unit_of, local_start, lengths, meta_offset = _index_units(units, dtype, meta_path)
     order = np.arange(len(lengths) if limit is None else min(limit, len(lengths)))
     if shuffle_seed is not None:
         order = np.random.default_rng(shuffle_seed).permutation(order)
     written: list[Path] = []
-    for index, docs in enumerate(_plan_shards(lengths, order, max_tokens_per_file)):
-        pieces, rows, locs, pos = [], [], [], 0
-        run_unit, run_start, run_end = -1, 0, 0
-        for d in docs.tolist():
-            u, s, n = int(unit_of[d]), int(local_start[d]), int(lengths[d])
-            if u == run_unit and s == run_end:
-                run_end += n  # contiguous documents are copied as one slice
-            else:
-                if run_unit >= 0:
-                    pieces.append(read_tokens(units[run_unit], dtype, run_start, run_end))
-                run_unit, run_start, run_end = u, s, s + n
-            doc_id, source, source_file, loc = meta[d]
-            rows.append([pos, pos + n, doc_id, source, source_file])
-            locs.append(loc)
-            pos += n
-        if run_unit >= 0:
-            pieces.append(read_tokens(units[run_unit], dtype, run_start, run_end))
-        array = np.concatenate(pieces or [np.zeros(0, dtype=dtype)]).astype(dtype, copy=False)
-        written.append(write_shard(destination, f"part-{index:05d}", array, rows, spec, locs=locs,
-                                   array_format=array_format))
+    with open(meta_path, "rb") as meta:
+        for index, docs in enumerate(_plan_shards(lengths, order, max_tokens_per_file)):
+            pieces, rows, locs, pos = [], [], [], 0
+            run_unit, run_start, run_end = -1, 0, 0
+            for d in docs.tolist():
+                u, s, n = int(unit_of[d]), int(local_start[d]), int(lengths[d])
+                if u == run_unit and s == run_end:
+                    run_end += n  # contiguous documents are copied as one slice
+                else:
+                    if run_unit >= 0:
+                        pieces.append(read_tokens(units[run_unit], dtype, run_start, run_end))
+                    run_unit, run_start, run_end = u, s, s + n
+                meta.seek(int(meta_offset[d]))
+                doc_id, source, loc = json.loads(meta.readline())
+                rows.append([pos, pos + n, doc_id, source, str(units[u].path)])
+                locs.append(loc)
+                pos += n
+            if run_unit >= 0:
+                pieces.append(read_tokens(units[run_unit], dtype, run_start, run_end))
+            array = np.concatenate(pieces or [np.zeros(0, dtype=dtype)]).astype(dtype, copy=False)
+            del pieces
+            written.append(write_shard(destination, f"part-{index:05d}", array, rows, spec, locs=locs,
+                                       array_format=array_format))
+    meta_path.unlink(missing_ok=True)
     keep = {f.name for p in written for f in shard_files(p, array_format)}
     for pattern in ("part-*.npy", "part-*.docs.jsonl", f"part-*{METADATA_SUFFIX}"):
         for stale in destination.glob(pattern):
