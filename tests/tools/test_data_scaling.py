@@ -98,8 +98,10 @@ def test_run_all_keeps_the_scaling_section(tmp_path: Path, monkeypatch: pytest.M
 
 def test_peer_records_kept_apart_and_set_beside_ours(tmp_path: Path) -> None:
     ours = [_rec("tag", 1.0, 60.0), _rec("mix", 1.0, 40.0), _rec("dedupe", 1.0, 50.0)]
+    ours[0]["load_1m"], ours[1]["load_1m"] = 1.5, 2.0
     dolma = {**_rec("dedupe", 1.0, 100.0), "side": "dolma==1.2.1", "docs_per_s": 25.0}
-    trove = {**_rec("filter", 1.0, 240.0), "side": "datatrove==0.10.1", "ours": ["tag", "mix"], "docs_per_s": 5.0}
+    trove = {**_rec("filter", 1.0, 240.0), "side": "datatrove==0.10.1", "ours": ["tag", "mix"], "docs_per_s": 5.0,
+             "load_1m": 2.25}
     recs = data_scaling.merge(ours, [dolma, trove])
     assert len(recs) == 5  # a peer's dedupe at 1x does not replace ours
     recs = data_scaling.merge(recs, [{**dolma, "peak_worker_mib": 90.0}])
@@ -107,9 +109,10 @@ def test_peer_records_kept_apart_and_set_beside_ours(tmp_path: Path) -> None:
     assert data_scaling.bound_check(recs)["dedupe"]["ratio"] == 1.0  # the bound is about ours only
     # ours for the filter: tag then mix, 2 s each (100 documents at 50 docs/s): 25 docs/s, the larger peak
     assert data_scaling.counterpart(data_scaling.ours(recs), trove) == {"seconds": 4.0, "docs_per_s": 25.0,
-                                                                       "peak_worker_mib": 60.0, "filter_mib": 0.0}
+                                                                       "peak_worker_mib": 60.0, "filter_mib": 0.0,
+                                                                       "load_1m": 2.0}
     text = data_scaling.markdown(recs)
-    assert "| dedupe | dolma==1.2.1 | 1x | 50, 50 MiB | 25, 90 MiB | 2.00 | 0.56 |" in text
-    assert "| filter | datatrove==0.10.1 | 1x | 25, 60 MiB | 5, 240 MiB | 5.00 | 0.25 |" in text
+    assert "| dedupe | dolma==1.2.1 | 1x | 50, 50 MiB | 25, 90 MiB | 2.00 | 0.56 | ? / ? |" in text  # no load recorded
+    assert "| filter | datatrove==0.10.1 | 1x | 25, 60 MiB | 5, 240 MiB | 5.00 | 0.25 | 2.0 / 2.2 |" in text
     data_scaling.plot(recs, tmp_path / "scaling.png")
     assert (tmp_path / "scaling.png").stat().st_size > 10_000

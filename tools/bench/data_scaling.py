@@ -366,7 +366,7 @@ def markdown(records: list[dict[str, Any]], notes: dict[str, str] | None = None)
     return "\n".join(text) + "\n"
 
 
-def counterpart(records: list[dict[str, Any]], peer: dict[str, Any]) -> dict[str, float] | None:
+def counterpart(records: list[dict[str, Any]], peer: dict[str, Any]) -> dict[str, Any] | None:
     """Our figures for what ``peer`` did at its scale: its ``ours`` stages' records, times added and the
     larger peak per worker (None if one of them was not measured at that scale)."""
     mine = [next((r for r in records if r["stage"] == name and r["scale"] == peer["scale"]), None)
@@ -376,11 +376,16 @@ def counterpart(records: list[dict[str, Any]], peer: dict[str, Any]) -> dict[str
     seconds = sum(r.get("seconds") or r["documents"] / r["docs_per_s"] for r in mine)  # type: ignore[union-attr]
     return {"seconds": seconds, "docs_per_s": peer["documents"] / seconds,
             "peak_worker_mib": max(r["peak_worker_mib"] for r in mine),  # type: ignore[index]
-            "filter_mib": max(r.get("filter_mib") or 0.0 for r in mine)}  # type: ignore[union-attr]
+            "filter_mib": max(r.get("filter_mib") or 0.0 for r in mine),  # type: ignore[union-attr]
+            "load_1m": max((r["load_1m"] for r in mine if r.get("load_1m") is not None), default=None)}  # type: ignore
 
 
 def _filter_note(r: dict[str, Any]) -> str:
     return f" (filter {r['filter_mib']:.1f})" if r.get("filter_mib") else ""
+
+
+def _load(r: dict[str, Any]) -> str:
+    return f"{r['load_1m']:.1f}" if isinstance(r.get("load_1m"), (int, float)) else "?"
 
 
 def peer_table(records: list[dict[str, Any]], peers: list[dict[str, Any]]) -> list[str]:
@@ -392,23 +397,24 @@ def peer_table(records: list[dict[str, Any]], peers: list[dict[str, Any]]) -> li
             "over the peer's: docs/s above 1 and memory below 1 favour us; memory includes a Bloom filter "
             "(Dolma rounds its size up to a power of two). Ours for `filter` is our `tag` "
             "then `mix` (times added, the larger peak); datatrove's rules differ from ours (see "
-            "`vs_datatrove.py`), Dolma's taggers, deduper and tokenizer are the same work. Peers and ours ran "
-            "at different moments on a shared 2-core machine (each record keeps its load average): docs/s "
-            "ratios are rough, memory ratios are not.",
+            "`vs_datatrove.py`), Dolma's taggers, deduper and tokenizer are the same work. With `--peers` and "
+            "the stages together a scale's peers run right after ours; the last column is the 1-minute load "
+            "average as each side ended (2 cores): docs/s ratios at loads near 2 compare like with like, at "
+            "higher loads they are rough; memory ratios do not depend on the load.",
             "",
             "| stage | peer | scale | ours: docs/s, peak RSS/worker | peer: docs/s, peak RSS/worker | docs/s ratio "
-            "| memory ratio |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+            "| memory ratio | load, ours / peer |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for p in sorted(peers, key=lambda r: (list(PEER_STAGES).index(r["stage"]) if r["stage"] in PEER_STAGES else 99,
                                           r["scale"])):
         o = counterpart(records, p)
         theirs = f"{p['docs_per_s']:,.0f}, {p['peak_worker_mib']:.0f} MiB" + _filter_note(p)
         if o is None:
-            rows.append(f"| {p['stage']} | {side(p)} | {p['scale']:g}x | not measured | {theirs} | | |")
+            rows.append(f"| {p['stage']} | {side(p)} | {p['scale']:g}x | not measured | {theirs} | | | |")
             continue
         rows.append(f"| {p['stage']} | {side(p)} | {p['scale']:g}x | {o['docs_per_s']:,.0f}, "
                     f"{o['peak_worker_mib']:.0f} MiB{_filter_note(o)} | {theirs} | {o['docs_per_s'] / p['docs_per_s']:.2f} | "
-                    f"{o['peak_worker_mib'] / p['peak_worker_mib']:.2f} |")
+                    f"{o['peak_worker_mib'] / p['peak_worker_mib']:.2f} | {_load(o)} / {_load(p)} |")
     return rows
 
 
