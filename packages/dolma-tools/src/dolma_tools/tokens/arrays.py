@@ -42,7 +42,7 @@ def write_array(path: Path, array: np.ndarray, array_format: str) -> None:
         if check_array_format(array_format) == "npy":
             np.lib.format.write_array(f, array, allow_pickle=False)
         else:
-            f.write(array.tobytes())
+            f.write(memoryview(array).cast("B"))  # the array's own bytes: tobytes() would copy a whole shard
 
 
 def read_array(path: Path, dtype: str, array_format: str) -> np.ndarray:
