@@ -170,6 +170,7 @@ def pack_units(units: list[Unit], destination: Path, spec: TokenizerSpec, *, max
             del pieces
             written.append(write_shard(destination, f"part-{index:05d}", array, rows, spec, locs=locs,
                                        array_format=array_format))
+            del array  # before the next shard's pieces: two shards' ids would be resident at once
     meta_path.unlink(missing_ok=True)
     keep = {f.name for p in written for f in shard_files(p, array_format)}
     for pattern in ("part-*.npy", "part-*.docs.jsonl", f"part-*{METADATA_SUFFIX}"):
