@@ -168,3 +168,29 @@ def test_uint32_shards_with_long_repeats(tmp_path: Path) -> None:
                     _brute_positions(stream, q).tolist()
         for q in (docs[4], docs[9], np.array([99_998] * 3)):
             assert index.count(q) == len(_brute_positions(stream, q)) >= (2 if len(q) > 3 else 0)
+
+
+@pytest.mark.parametrize("site", ["index.copy", "index.sorted"])
+def test_a_killed_build_leaves_nothing_after_the_next_one(built, tmp_path: Path, site: str) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL inside the stream copy (tokens.be half written) or after the sort (sa.bin and rank.bin
+    still temporaries), then a plain rebuild: no temporary is left and the index equals an uninterrupted
+    build's file for file."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    index, *_ = built
+    tokens = index.parent / "tokens"
+    dest = tmp_path / "index"
+    argv = [sys.executable, "-m", "dolma_tools.cli", "index", "build", "--tokens", str(tokens), "--destination",
+            str(dest), "--memory-mb", "1", "--no-progress"]
+    killed = subprocess.run(argv, env={**os.environ, "OLMO_STACK_FAULT": f"{site}:1"}, start_new_session=True,
+                            capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert list(dest.glob("*.tmp-*")) and not (dest / "index.json").exists()  # what the kill left
+    done = subprocess.run(argv, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in dest.iterdir() if ".tmp-" in p.name) == []
+    for name in ("tokens.be", "sa.bin", "first.npy", "documents.npy", "documents.jsonl"):
+        assert (dest / name).read_bytes() == (index / name).read_bytes(), name

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from dolma_tools.atomic import atomic_path, temporary_name, write_json_atomic, write_text_atomic
+from dolma_tools.atomic import atomic_path, sweep_temporaries, temporary_name, write_json_atomic, write_text_atomic
 from dolma_tools.faults import fault_point
 from dolma_tools.index.corpus import TokenCorpus
 from dolma_tools.index.sort import first_sort, prefix_width, refine
@@ -65,6 +65,7 @@ def _copy_stream(corpus: TokenCorpus, path: Path) -> np.ndarray:
         for _start, ids in corpus.chunks(CHUNK):
             ids = ids.astype(width.newbyteorder(">"))
             f.write(ids.tobytes())
+            fault_point("index.copy")  # chaos tests: a kill with tokens.be half written
             top = int(ids.max(initial=0)) + 1
             if top > len(hist):
                 hist = np.concatenate([hist, np.zeros(top - len(hist), dtype=np.int64)])
@@ -130,6 +131,7 @@ def build_index(paths: list[str | Path], destination: str | Path, config: IndexC
     dest = Path(destination)
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "index.json").unlink(missing_ok=True)  # unfinished until it is written again
+    sweep_temporaries(dest)  # what a killed build was writing (tokens.be, sa.bin, rank.bin, ...)
     t0 = time.perf_counter()
     corpus = TokenCorpus.open(list(paths), config.dtype)
     n = corpus.num_tokens
