@@ -29,7 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from dolma_tools.atomic import atomic_path, sweep_temporaries, temporary_name, write_json_atomic, write_text_atomic
+from dolma_tools.atomic import (
+    atomic_path,
+    sweep_temporaries,
+    temporary_name,
+    write_json_atomic,
+    write_text_atomic,
+)
 from dolma_tools.faults import fault_point
 from dolma_tools.index.corpus import TokenCorpus
 from dolma_tools.index.sort import first_sort, prefix_width, refine
