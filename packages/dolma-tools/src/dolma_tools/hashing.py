@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -10,14 +9,23 @@ from typing import Any
 _CHUNK = 1 << 20
 
 
+def _sha256(data: bytes | bytearray | memoryview = b"") -> Any:
+    # hashlib is imported on first use: it loads OpenSSL's libcrypto, 3.5 MiB resident in every
+    # process that imports this module, and the processes that only stream data (Bloom dedup's
+    # filter owner among them) never compute a digest
+    import hashlib
+
+    return hashlib.sha256(data)
+
+
 def sha256_hex(data: bytes | bytearray | memoryview | str) -> str:
     """SHA-256 of bytes (or of a string's UTF-8) as hex. NumPy arrays pass as buffers."""
-    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
+    return _sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
 
 def sha256_file(path: str | Path) -> str:
     """SHA-256 of a file's bytes, read in chunks."""
-    h = hashlib.sha256()
+    h = _sha256()
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
@@ -35,7 +43,7 @@ class StreamHash:
     differ: a content key built while reading a stream."""
 
     def __init__(self) -> None:
-        self._h = hashlib.sha256()
+        self._h = _sha256()
 
     def update(self, text: str) -> None:
         data = text.encode("utf-8", "surrogatepass")

@@ -102,6 +102,21 @@ def test_hashing_worker_loads_no_numpy() -> None:
     assert out.strip() == "[]"
 
 
+def test_filter_owner_loads_no_numpy_ma_random_or_openssl(tmp_path: Path) -> None:
+    # the owner's resident set is what a run's largest process is: these three would add ~13 MiB
+    # (numpy.ma through np.unique, numpy.random and OpenSSL's libcrypto through hashlib)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i, rel in enumerate(["corpus/manpages/manpages-0000.jsonl.zst", "corpus/kernel_docs/kernel_docs-0000.jsonl.zst"]):
+        (docs / f"{i}.jsonl").write_text("".join(json.dumps(d) + "\n" for d in _docs(rel, 30)))
+    code = ("import sys; from dolma_tools.dedupe import BloomDedupeConfig, dedupe_files; "
+            f"s = dedupe_files({str(docs)!r}, BloomDedupeConfig(processes=2), destination={str(tmp_path / 'a')!r}); "
+            "print(s['duplicate_units'] > 0, s['filter']['measured_false_positive_rate'] < 1e-4, "
+            "sorted(m for m in ('numpy.ma', 'numpy.random', 'hashlib', '_hashlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True True []"
+
+
 def test_bad_line_in_a_workers_file_is_named_and_no_spool_is_left(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))

@@ -1,8 +1,9 @@
 """Exact dedup of ids, documents or paragraphs with a Bloom filter, writing attribute files.
 
 How the work is shared: worker processes (or Ray tasks) read, split and hash input files (the costly
-part; with the local executor the parent is one of the ``processes`` hashers, so a run holds
-``processes`` interpreters, not one more); the parent process owns the filter and walks the files in
+part; with the local executor and ``processes`` >= 2 they are ``processes`` NumPy-free
+subprocesses, and the parent, which owns the filter, hashes nothing: ``dedupe.spool`` says why); the
+parent walks the files in
 sorted order, marking an item a duplicate when it is in the filter or appeared earlier in the same
 file, then adding the file's items. The filter is therefore touched by a single process in a fixed
 order, and the attributes are byte-identical whatever the number of processes. Files travel and are
@@ -57,8 +58,8 @@ def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeC
                  ray_address: str | None = None) -> dict[str, Any]:
     """Mark duplicates in every input file and write one attribute file per input file.
 
-    ``executor``: where the files are read and hashed, ``local`` (this process and
-    ``config.processes - 1`` spawned workers) or ``ray`` (one Ray task a file); the filter stays in this process either way and
+    ``executor``: where the files are read and hashed, ``local`` (``config.processes``
+    hashing subprocesses, or this process when it is 1) or ``ray`` (one Ray task a file); the filter stays in this process either way and
     takes the files in sorted order, so the attributes are the same bytes on both. ``ray_address``:
     the cluster (default ``$RAY_ADDRESS``, else a local instance).
 

@@ -25,6 +25,7 @@ from dolma_tools.dedupe.units import (
     to_hashed,
     unit_scores,
 )
+from dolma_tools.npsets import count_unique
 
 STAT_KEYS = ("documents", "units", "duplicate_units", "duplicate_chars", "documents_with_duplicates", "chars")
 Row = tuple[str, list[list[float]]]
@@ -64,6 +65,6 @@ def _rows(units: HashedUnits, scores: np.ndarray, threshold: float, stats: dict[
     stats["units"] += len(units.unit_items)
     stats["duplicate_units"] += len(sel)
     stats["duplicate_chars"] += int((units.unit_span[sel, 1] - units.unit_span[sel, 0]).sum())
-    stats["documents_with_duplicates"] += len(np.unique(units.unit_doc[sel]))
+    stats["documents_with_duplicates"] += count_unique(units.unit_doc[sel])
     stats["chars"] += int(units.doc_lengths.sum())
     yield from zip(units.doc_ids, iter_document_spans(units, scores, threshold), strict=True)

@@ -43,6 +43,7 @@ from dolma_tools.dedupe.unionfind import UnionFind
 from dolma_tools.dedupe.verify import get_verifier
 from dolma_tools.dedupe.workdir import keep, make_work_dir
 from dolma_tools.docio import atomic_output, iter_documents
+from dolma_tools.npsets import sorted_unique
 
 _EMPTY = np.uint32(0xFFFFFFFF)
 _STEP = np.uint64(0x9E3779B97F4A7C15)
@@ -81,7 +82,7 @@ def _all_shingle_hashes(text: str, size: int) -> np.ndarray:
 
 def shingle_hashes(text: str, size: int) -> np.ndarray:
     """Distinct 64-bit hashes of the word ``size``-grams of ``text``, sorted."""
-    return np.unique(_all_shingle_hashes(text, size))
+    return sorted_unique(_all_shingle_hashes(text, size))
 
 
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +135,7 @@ def _signature_stage(task: _SigTask) -> int:
         hv = _all_shingle_hashes(doc.text, cfg.shingle_size)  # repeats do not change a minimum
         ids_lengths.append([doc.id, len(doc.text)])
         sigs.append(signature_of(hv, a, b))
-        shingle_sets.append(np.unique((hv >> np.uint64(32)).astype(np.uint32)))
+        shingle_sets.append(sorted_unique((hv >> np.uint64(32)).astype(np.uint32)))
     stacked = np.stack(sigs) if sigs else np.zeros((0, cfg.bands * cfg.rows), dtype=np.uint32)
     write_file_outputs(task.work, task.index, ids_lengths, stacked, shingle_sets, cfg.bands, cfg.rows)
     return len(ids_lengths)

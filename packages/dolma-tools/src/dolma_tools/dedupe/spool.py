@@ -1,11 +1,13 @@
 """How Bloom dedup's input files reach the filter's owner: as streams of bounded chunks, in file order.
 
-Local executor: the owner hashes every ``processes``-th file itself, chunk by chunk as it marks them;
-``processes - 1`` workers (``dedupe.hash_worker``, fresh interpreters that load no NumPy and no filter)
-hash the other files into *spool* files (one pickled ``UnitBatch`` per chunk) in a private temporary
-folder (``dedupe.workdir``: swept by the next run if a kill left it), which the owner reads back a
-chunk at a time and deletes. Neither side ever holds more than a chunk of a file, and each worker
-still runs one file ahead of the owner, as a pool would.
+Local executor: with ``processes`` >= 2, ``processes`` workers (``dedupe.hash_worker``, fresh
+interpreters that load no NumPy and no filter) hash every file into *spool* files (one pickled
+``UnitBatch`` per chunk) in a private temporary folder (``dedupe.workdir``: swept by the next run if a
+kill left it), which the owner reads back a chunk at a time and deletes; each worker runs one file
+ahead of the owner, as a pool would. The owner hashes nothing itself: it holds NumPy and the filter,
+so reading, decompressing and parsing documents there would put a zstd window and a chunk of text on
+top of the run's largest process, and would leave the hashing workers idle while it marks. With one
+process the owner hashes inline. Neither side ever holds more than a chunk of a file.
 
 Ray: one task per file returns the file's chunks (the driver then holds one file's hashes, as
 before); the chunking, hence every byte written, is the same."""
@@ -72,26 +74,23 @@ def file_chunk_streams(tasks: Sequence[FileTask], processes: int, executor: str 
         for chunks in ordered_map(_hash_file, tasks, processes, executor, ray_address):
             yield iter(chunks)
         return
-    workers = min(processes, len(tasks)) - 1
-    if workers <= 0:
+    if processes <= 1 or not tasks:
         yield from map(file_chunks, tasks)
         return
+    workers = min(processes, len(tasks))
     spool = str(make_work_dir(None, SPOOL_PREFIX))  # a killed run's spool is swept by the next run
     pool = [_Worker() for _ in range(workers)]
     try:
         def submit(i: int) -> None:
             if i < len(tasks):
-                pool[i % processes - 1].submit(tasks[i], os.path.join(spool, f"{i:07d}.chunks"))
+                pool[i % workers].submit(tasks[i], os.path.join(spool, f"{i:07d}.chunks"))
 
-        for i in range(1, workers + 1):  # every worker's first file
+        for i in range(workers):  # every worker's first file
             submit(i)
-        for i, task in enumerate(tasks):
-            if i % processes == 0:
-                yield file_chunks(task)
-            else:
-                got = pool[i % processes - 1].result()
-                submit(i + processes)  # its next file, while its last one is being read
-                yield read_spool(got)
+        for i in range(len(tasks)):
+            got = pool[i % workers].result()
+            submit(i + workers)  # its next file, while its last one is being read
+            yield read_spool(got)
     finally:
         for w in pool:
             w.close()
