@@ -1,15 +1,14 @@
 """Exact dedup of ids, documents or paragraphs with a Bloom filter, writing attribute files.
 
 How the work is shared: worker processes (or Ray tasks) read, split and hash input files (the costly
-part; with the local executor and ``processes`` >= 2 they are ``processes`` NumPy-free
-subprocesses, and the parent, which owns the filter, hashes nothing: ``dedupe.spool`` says why); the
-parent walks the files in
-sorted order, marking an item a duplicate when it is in the filter or appeared earlier in the same
-file, then adding the file's items. The filter is therefore touched by a single process in a fixed
-order, and the attributes are byte-identical whatever the number of processes. Files travel and are
-marked in chunks of whole documents (``dedupe.spool``, ``dedupe.marking``), so memory is the filter
-plus a chunk per process, whatever the size of a file (n-gram mode aside, which scores a whole file
-at once). A filter opened read-only (``np.memmap`` mode ``'r'``) is never written, so any number of
+part; with the local executor and ``processes`` >= 2 they are ``processes`` NumPy-free subprocesses,
+and the parent, which owns the filter, hashes nothing: ``dedupe.spool`` says why); the parent walks
+the files in sorted order, marking an item a duplicate when it is in the filter or appeared earlier in
+the same file, then adding the file's items. The filter is therefore touched by a single process in a
+fixed order, and the attributes are byte-identical whatever the number of processes. Files travel and
+are marked in chunks of whole documents (``dedupe.spool``, ``dedupe.marking``), so memory is the
+filter plus a chunk per process, whatever the size of a file (n-gram mode aside, which scores a whole
+file at once). A filter opened read-only (``np.memmap`` mode ``'r'``) is never written, so any number of
 processes may map the same file (``dolma_tools.decont`` does exactly that)."""
 
 from __future__ import annotations
@@ -58,9 +57,9 @@ def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeC
                  ray_address: str | None = None) -> dict[str, Any]:
     """Mark duplicates in every input file and write one attribute file per input file.
 
-    ``executor``: where the files are read and hashed, ``local`` (``config.processes``
-    hashing subprocesses, or this process when it is 1) or ``ray`` (one Ray task a file); the filter stays in this process either way and
-    takes the files in sorted order, so the attributes are the same bytes on both. ``ray_address``:
+    ``executor``: where the files are read and hashed, ``local`` (``config.processes`` hashing
+    subprocesses, or this process when it is 1) or ``ray`` (one Ray task a file); the filter stays in
+    this process either way and takes the files in sorted order, so the attributes are the same bytes on both. ``ray_address``:
     the cluster (default ``$RAY_ADDRESS``, else a local instance).
 
     Returns a summary: counts of documents, units and duplicates (also per source file), the filter
