@@ -275,10 +275,11 @@ def main() -> list[harness.Result]:
                 work=f"paragraph dedup of {n_docs:,} documents ({n_files} files: {', '.join(sources)}) with "
                      f"{args.processes} processes, Bloom filter for {items:,} items at "
                      f"p={args.false_positive_rate:g}, filter saved; one command per round, start-up included",
-                limits="runs of a few seconds: ours pays Python start-up and imports in 2 processes and "
-                       "hashes in Python/NumPy, the peer's Rust core starts in ~0.1 s; our peak RSS is two "
-                       "interpreters (the filter's owner with NumPy, ~40 MiB before any work, and a hashing "
-                       "worker without it, ~15 MiB) against one Rust process in a bare interpreter",
+                limits="runs of a few seconds: ours pays Python start-up and imports in 3 processes and "
+                       "hashes in Python, the peer's Rust core starts in ~0.1 s; our summed RSS is three "
+                       "interpreters (the filter's owner with NumPy, ~33 MiB before any work, and "
+                       f"{args.processes} hashing workers without it, ~15 MiB each) against one Rust process "
+                       "in a bare interpreter",
                 extra=extra)
             result.cpu_ratio = extra.get("cpu_time_ratio")
             harness.log(f"   CPU time of the process trees (timed rounds): ratio {result.cpu_ratio:.3f} (peer / "
