@@ -19,7 +19,7 @@ def _first_of_runs(s: np.ndarray) -> np.ndarray:
 
 def sorted_unique(a: np.ndarray) -> np.ndarray:
     """The distinct values of ``a``, sorted (``np.unique(a)`` for a 1-D array)."""
-    s = np.sort(a, kind="stable")
+    s = np.sort(a)
     return s[_first_of_runs(s)] if len(s) else s
 
 

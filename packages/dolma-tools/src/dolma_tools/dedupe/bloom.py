@@ -341,8 +341,9 @@ class CheckAndAddStream:
 
 def measure_false_positive_rate(bf: BloomFilter, probes: int = 200_000, seed: int = 12345) -> float:
     """Fraction of probe hashes (items that were never inserted, barring a 2^-128 collision) that the
-    filter claims to contain. The probes are the xxh3-128 digests of the numbers ``0 .. probes - 1``
-    under ``seed``: as good as random 128-bit values for the filter, and drawn without
+    filter claims to contain. The probes are the xxh3-128 digests, under ``seed``, of
+    ``b"fpr-probe <i>"`` for ``i`` in ``0 .. probes - 1``: as good as random 128-bit values for the
+    filter, and drawn without
     ``numpy.random``, whose import (``secrets``, then OpenSSL) would add 3.5 MiB to the process that
     owns the filter at the end of its run."""
     hits = 0

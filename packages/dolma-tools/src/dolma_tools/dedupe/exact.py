@@ -59,8 +59,8 @@ def dedupe_files(inputs: str | Path | Iterable[str | Path], config: BloomDedupeC
 
     ``executor``: where the files are read and hashed, ``local`` (``config.processes`` hashing
     subprocesses, or this process when it is 1) or ``ray`` (one Ray task a file); the filter stays in
-    this process either way and takes the files in sorted order, so the attributes are the same bytes on both. ``ray_address``:
-    the cluster (default ``$RAY_ADDRESS``, else a local instance).
+    this process either way and takes the files in sorted order, so the attributes are the same bytes
+    on both. ``ray_address``: the cluster (default ``$RAY_ADDRESS``, else a local instance).
 
     Returns a summary: counts of documents, units and duplicates (also per source file), the filter
     parameters and its expected and measured false-positive rates."""
