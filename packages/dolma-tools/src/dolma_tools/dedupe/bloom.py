@@ -343,11 +343,10 @@ def measure_false_positive_rate(bf: BloomFilter, probes: int = 200_000, seed: in
     """Fraction of probe hashes (items that were never inserted, barring a 2^-128 collision) that the
     filter claims to contain. The probes are the xxh3-128 digests, under ``seed``, of
     ``b"fpr-probe <i>"`` for ``i`` in ``0 .. probes - 1``: as good as random 128-bit values for the
-    filter, and drawn without
-    ``numpy.random``, whose import (``secrets``, then OpenSSL) would add 3.5 MiB to the process that
-    owns the filter at the end of its run."""
+    filter, and drawn without ``numpy.random``, whose import (``secrets``, then OpenSSL) would add
+    3.5 MiB to the process that owns the filter at the end of its run."""
     hits = 0
     for s in range(0, probes, _BLOCK):  # a block at a time: the memory of one block
-        block = item_digests((b"fpr-probe %d" % i for i in range(s, min(s + _BLOCK, probes))), seed)
-        hits += int(bf.contains_hashes(digests_to_hashes(block)).sum())
+        block = [b"fpr-probe %d" % i for i in range(s, min(s + _BLOCK, probes))]
+        hits += int(bf.contains_hashes(hash_items(block, seed)).sum())
     return hits / probes
